@@ -1,0 +1,109 @@
+"""Find and read fleet files: paths, folders (walked for *.yaml / *.yml), and stdin.
+
+Everything refused here is refused with one line naming the file, and exit 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from clawctl.core.errors import InputError
+
+MAX_BYTES = 16 * 1024 * 1024  # about 35,000 agents in one file; split larger fleets
+YAML_SUFFIXES = (".yaml", ".yml")
+_SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str  # as shown in findings
+    path: Path | None  # None for stdin
+
+
+def discover(paths: list[str], *, stdin_filename: str | None = None) -> list[Source]:
+    """Expand folders (sorted, hidden and vendored folders skipped); keep the order given."""
+    out: list[Source] = []
+    seen: set[str] = set()
+    for raw in paths:
+        if raw == "-":
+            out.append(Source(stdin_filename or "<stdin>", None))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(_walk(path))
+            if not found:
+                raise InputError(f"{raw}: folder holds no *.yaml or *.yml file")
+            for item in found:
+                key = os.path.normpath(item)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Source(str(item), item))
+        elif path.exists() or path.is_symlink():
+            key = os.path.normpath(path)
+            if key not in seen:
+                seen.add(key)
+                out.append(Source(raw, path))
+        else:
+            raise InputError(f"{raw}: no such file or folder")
+    return out
+
+
+def _walk(folder: Path):
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in files:
+            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                yield Path(root) / name
+
+
+def read(source: Source, *, max_bytes: int = MAX_BYTES, stdin: BinaryIO | None = None) -> bytes:
+    """The file's bytes, checked: size, text (UTF-8 only, a BOM is dropped)."""
+    if source.path is None:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read(max_bytes + 1)
+    else:
+        try:
+            if source.path.stat().st_size > max_bytes:
+                raise InputError(_too_large(source.name, source.path.stat().st_size, max_bytes))
+            data = source.path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{source.name}: no such file (a broken link?)") from None
+        except IsADirectoryError:
+            raise InputError(f"{source.name}: is a folder") from None
+        except PermissionError:
+            raise InputError(f"{source.name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise InputError(_too_large(source.name, len(data), max_bytes))
+    return decode_check(source.name, data)
+
+
+def _too_large(name: str, size: int, limit: int) -> str:
+    return (f"{name}: {size / 1048576:.1f} MiB is over the {limit // 1048576} MiB limit for one fleet file; "
+            "split the fleet into several files")
+
+
+def decode_check(name: str, data: bytes) -> bytes:
+    """Refuse anything but UTF-8 text, naming the byte offset; drop a UTF-8 BOM."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
+        raise InputError(f"{name}: UTF-16/UTF-32 text; fleet files are UTF-8 (save the file as UTF-8)")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"{name}: binary data (a NUL byte at offset {nul}); not a fleet file")
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InputError(
+                f"{name}: not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}); "
+                "fleet files are UTF-8"
+            ) from None
+    return data

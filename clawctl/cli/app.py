@@ -1,0 +1,48 @@
+"""The typer application: global options and the verbs, one module each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from clawctl import __version__
+from clawctl.cli import rule as rule_cmd
+from clawctl.cli import schema as schema_cmd
+from clawctl.cli import validate as validate_cmd
+from clawctl.cli.options import GlobalState
+
+app = typer.Typer(
+    name="clawctl",
+    help="Operations toolkit for fleets of OpenClaw AI agents: lint, simulate, watch and drill them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clawctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[Optional[Path], typer.Option(
+        "--db", envvar="CLAWCTL_DB", help="The control store (SQLite). Default: $XDG_DATA_HOME/clawctl/clawctl.db.",
+        show_default=False)] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal (NO_COLOR works too).")]
+    = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = GlobalState(db=db, no_color=no_color)
+
+
+app.command("validate")(validate_cmd.validate)
+app.command("schema")(schema_cmd.schema)
+app.command("rule")(rule_cmd.rule)

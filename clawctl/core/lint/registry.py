@@ -1,0 +1,95 @@
+"""The rule catalogue: every lint rule has a stable code, a name, a severity, a summary and a doc entry.
+
+Rule families live in one module each (``clawctl/core/lint/rules_*.py``) and register themselves
+with :func:`rule`. Some rules are raised while loading or schema-checking a file (``Y`` and ``S``
+codes); they are registered with no check function so that docs, ``--select`` and
+``clawctl rule`` know them.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from clawctl.core.findings import Finding, Severity
+
+DOCS_PAGE = "docs/rules.md"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    doc: str
+    family: str
+    check: Callable[..., Iterable[Finding]] | None = None
+
+    @property
+    def anchor(self) -> str:
+        """The heading anchor of this rule in docs/rules.md."""
+        return f"{self.code.lower()}-{self.name}"
+
+    @property
+    def doc_ref(self) -> str:
+        return f"{DOCS_PAGE}#{self.anchor}"
+
+
+FAMILIES = {
+    "Y": "YAML",
+    "S": "Schema",
+    "V": "Values",
+    "A": "Agents",
+    "B": "Backups",
+    "I": "Isolation",
+    "L": "Load balancing",
+    "T": "Traffic",
+    "X": "Secrets",
+    "C": "Suppressions",
+}
+
+RULES: dict[str, RuleInfo] = {}
+
+
+def rule(code: str, name: str, severity: Severity, summary: str, doc: str = ""):
+    """Register a rule; used as a decorator on its check, or called bare for a rule raised elsewhere."""
+    if code in RULES:
+        raise ValueError(f"rule {code} registered twice")
+    family = FAMILIES[code[0]]
+
+    def register(check: Callable[..., Iterable[Finding]] | None) -> Callable[..., Iterable[Finding]] | None:
+        RULES[code] = RuleInfo(code, name, severity, summary, textwrap.dedent(doc).strip(), family, check)
+        return check
+
+    return register
+
+
+def declare(code: str, name: str, severity: Severity, summary: str, doc: str = "") -> None:
+    rule(code, name, severity, summary, doc)(None)
+
+
+def finding(code: str, message: str, file: str, path: tuple = (), *, at_key: bool = False,
+            severity: Severity | None = None) -> Finding:
+    """A finding of a registered rule, with the rule's severity unless told otherwise."""
+    info = RULES[code]
+    return Finding(code, severity or info.severity, message, file, path, at_key=at_key)
+
+
+def all_rules() -> dict[str, RuleInfo]:
+    from clawctl.core.lint import load_rules
+
+    load_rules()
+    return RULES
+
+
+def matches(code: str, selectors: Iterable[str]) -> bool:
+    """ruff-style selection: a selector is a full code, a prefix (``B``, ``B00``) or ``ALL``."""
+    return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
+
+
+def checks() -> Iterator[RuleInfo]:
+    for info in all_rules().values():
+        if info.check is not None:
+            yield info

@@ -1,0 +1,263 @@
+"""S, V and X001: the schema check. Runs the pydantic model and turns its errors into findings.
+
+A file with schema errors is salvaged: the offending values are dropped and the rest validated again,
+so the fleet-level rules still run on everything that was well-formed.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from clawctl.core.findings import Finding, Path, Severity
+from clawctl.core.lint.registry import declare, finding
+from clawctl.core.model.fleet import FleetFile
+from clawctl.core.suggest import did_you_mean
+
+declare("S001", "unknown-key", Severity.ERROR, "A key the fleet format does not define.", """
+    Every section accepts a fixed set of keys; a typo would otherwise be ignored silently.
+    The message suggests the nearest known key. Keys starting with `x-` are free for your own use.
+""")
+declare("S002", "wrong-type", Severity.ERROR, "A value of the wrong type.", """
+    For example a string where a number is expected (`weight: "3"`), or a single value where a list
+    is expected. clawctl does not coerce: what you write is what every tool reads.
+""")
+declare("S003", "out-of-range", Severity.ERROR, "A number outside its allowed range, or values that contradict.", """
+    `max_concurrent_conversations` must be at least 1, `weight` at least 0, a share or a score weight
+    between 0 and 1, a lognormal's p95 above its mean, and so on.
+""")
+declare("S004", "missing-key", Severity.ERROR, "A required key is missing.", """
+    `agents` at the top level, `rate` in `traffic.arrivals`, `level` in a security level, `name` and
+    `share` in a mix entry, `token_env` in `auth`.
+""")
+declare("S005", "unknown-value", Severity.ERROR, "A value outside the allowed set.", """
+    Keys such as `type`, `endpoint_kind`, `encryption` or `queue.discipline` take one of a fixed set
+    of values; the message lists them and suggests the nearest.
+""")
+declare("S006", "duplicate-section", Severity.ERROR, "A top-level section is defined in two files of one fleet.", """
+    When a fleet is split over several files, `agents` merge; every other section (`load_balancing`,
+    `traffic`, ...) must be defined in one file only. `defaults` apply to the agents of their own file.
+""")
+declare("V001", "bad-duration", Severity.ERROR, "A duration that cannot be read.",
+        "Durations are `250ms`, `30s`, `2m`, `1h`, `1h30m`, `1d`, or a bare number of seconds.")
+declare("V002", "bad-rate", Severity.ERROR, "A rate that cannot be read.",
+        "Rates are a count per unit of time: `120/min`, `2/s`, `50000/h`.")
+declare("V003", "bad-percentage", Severity.ERROR, "A percentage that cannot be read or lies outside 0..100.",
+        "Percentages are `85`, `85%` or `99.95%`.")
+declare("V004", "bad-schedule", Severity.ERROR, "Business hours that cannot be read.", """
+    `schedule` is `<time>-<time> <days>`: times like `9AM`, `9:30AM` or `18:00`; days `daily`,
+    `weekdays`, `weekends`, a range `Mon-Fri` or a list `Mon,Wed,Fri`. The other form is
+    `start`, `end` and optional `days`. An end before the start crosses midnight.
+""")
+declare("V005", "bad-url", Severity.ERROR, "An endpoint that is not an http(s) URL.",
+        "An endpoint is `http(s)://host:port` with an optional path prefix, and no query or fragment.")
+declare("V006", "unknown-timezone", Severity.ERROR, "A time zone that is not an IANA zone name.", """
+    Time zones are IANA names such as `Europe/London` or `America/New_York`; abbreviations like `EST`
+    are ambiguous. The message suggests the nearest zone.
+""")
+declare("V007", "bad-agent-id", Severity.ERROR, "An agent id outside `[a-z0-9][a-z0-9_-]*` or over 63 characters.",
+        "Agent ids become URL paths, metric labels and store keys; they are lower case and short.")
+declare("X001", "literal-secret", Severity.ERROR, "A secret written into the fleet file.", """
+    Tokens and passwords never belong in a fleet file, which lives in git. Name the environment
+    variable that holds the token: `auth: {token_env: SALES_AGENT_TOKEN}`. Credentials inside an
+    endpoint URL count too. clawctl never prints, logs or stores the token itself.
+""")
+
+_CUSTOM_CODES = {
+    "clawctl_duration": "V001",
+    "clawctl_rate": "V002",
+    "clawctl_percent": "V003",
+    "clawctl_schedule": "V004",
+    "clawctl_url": "V005",
+    "clawctl_timezone": "V006",
+    "clawctl_agent_id": "V007",
+    "clawctl_literal_secret": "X001",
+    "clawctl_range": "S003",
+}
+_RANGE_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"}
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+    "finite_number": "a finite number", "none_required": "nothing",
+}
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        return f"the string `{value}`" if len(value) <= 40 else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _model_at(path: Path) -> type[BaseModel] | None:
+    """The model class describing the mapping at ``path`` (for listing its allowed keys)."""
+    model: Any = FleetFile
+    for part in path:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(part) if isinstance(part, str) else None
+            if info is None:
+                return None
+            model = info.annotation
+        else:
+            model = _unwrap(model, part)
+            if model is None:
+                return None
+        model = _unwrap_optional(model)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) is not None and len(args) == 1 and get_origin(tp) not in (list, dict):
+        return _unwrap_optional(args[0])
+    return tp
+
+
+def _unwrap(tp: Any, part: str | int) -> Any:
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin is list and isinstance(part, int):
+        return _unwrap_optional(args[0])
+    if origin is dict and isinstance(part, str):
+        return _unwrap_optional(args[1])
+    return None
+
+
+def _data_path(data: object, loc: tuple) -> tuple[Path, bool]:
+    """Keep the parts of a pydantic ``loc`` that index into the data (drop union-member tags)."""
+    path: list[str | int] = []
+    node = data
+    is_key = False
+    for part in loc:
+        if part == "[key]":
+            is_key = True
+            break
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
+            path.append(part)  # a missing key: keep it for the message
+            break
+    return tuple(path), is_key
+
+
+def _value_at(data: object, path: Path) -> object:
+    node = data
+    for part in path:
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def error_to_finding(file: str, data: object, error: dict) -> Finding:
+    kind = error["type"]
+    path, is_key = _data_path(data, error["loc"])
+    ctx = error.get("ctx") or {}
+    where = path[-1] if path else "the top level"
+    if kind in _CUSTOM_CODES:
+        return finding(_CUSTOM_CODES[kind], error["msg"], file, path, at_key=is_key)
+    if kind == "extra_forbidden":
+        model = _model_at(path[:-1])
+        known = list(model.model_fields) if model else []
+        hint = did_you_mean(str(path[-1]), known)
+        section = path[-2] if len(path) > 1 else "the top level"
+        return finding("S001", f"unknown key `{path[-1]}` in {_section_name(section)}{hint}", file, path, at_key=True)
+    if kind == "missing":
+        parent = path[-2] if len(path) > 1 else None
+        owner = f"`{parent}`" if isinstance(parent, str) else ("this entry" if parent is not None else "the file")
+        return finding("S004", f"`{path[-1]}` is required in {owner}", file, path[:-1], at_key=True)
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",") if c.strip(" '")]
+        got = _value_at(data, path)
+        hint = did_you_mean(str(got), choices) if isinstance(got, str) else ""
+        if path[-2:] == ("load_balancing", "strategy") or path[-1:] == ("strategy",):
+            return finding("L002", f"unknown strategy `{got}`{hint}; one of {expected}", file, path)
+        return finding("S005", f"`{where}` is {_describe(got)}{hint}; expected one of {expected}", file, path)
+    if kind in _RANGE_TYPES:
+        return finding("S003", f"`{where}` {error['msg'][0].lower()}{error['msg'][1:]}", file, path)
+    got = _value_at(data, path)
+    want = _TYPE_WORDS.get(kind)
+    if want:
+        return finding("S002", f"`{where}` must be {want}, not {_describe(got)}", file, path)
+    return finding("S002", f"`{where}`: {error['msg']}", file, path)
+
+
+def _section_name(section: str | int) -> str:
+    return f"`{section}`" if isinstance(section, str) else "this entry"
+
+
+def _drop(data: object, path: Path) -> bool:
+    """Remove the value at ``path`` (a whole list rather than one item, so indices stay true)."""
+    if not path:
+        return False
+    parent = _value_at(data, path[:-1])
+    last = path[-1]
+    if isinstance(parent, list):
+        return _drop(data, path[:-1])
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+        return True
+    return False
+
+
+def check_file(file: str, data: dict) -> tuple[FleetFile | None, list[Finding]]:
+    """Validate one file's data; return the (salvaged) model and the findings."""
+    try:
+        return FleetFile.model_validate(data), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    findings = _dedupe([error_to_finding(file, data, e) for e in errors])
+    work = copy.deepcopy(data)
+    for _ in range(8):
+        changed = False
+        for e in errors:
+            path, is_key = _data_path(work, e["loc"])
+            if e["type"] == "missing":
+                path = path[:-1]
+            if path == ("agents",) or not path:
+                if isinstance(work, dict):
+                    work["agents"] = work.get("agents") if isinstance(work.get("agents"), dict) else {}
+                    changed = True
+                continue
+            changed |= _drop(work, path)
+        try:
+            return FleetFile.model_validate(work), findings
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if not changed:
+                break
+    return None, findings
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per path: a union reports one error per member; keep the first."""
+    seen: set[tuple] = set()
+    out = []
+    for f in findings:
+        key = (f.code[0], f.path, f.at_key)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out

@@ -1,0 +1,69 @@
+"""X: secrets. Nothing that looks like a credential may sit in a fleet file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from clawctl.core.findings import Finding, Path, Severity
+from clawctl.core.lint.context import LintContext
+from clawctl.core.lint.registry import finding, rule
+
+_SECRET_KEYS = re.compile(
+    r"(?:^|_|-)(?:token|password|passwd|secret|api_?key|apikey|private_?key|client_?secret|bearer)$",
+    re.IGNORECASE,
+)
+# Well-known credential shapes (prefixes documented by their issuers).
+_SECRET_VALUES = re.compile(
+    r"^(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}"
+    r"|Bearer\s+\S{8,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})$"
+)
+# Names whose value is the *name* of where a secret lives, not the secret.
+_REFERENCE_KEYS = re.compile(r"(?:_env|_file|_ref|_name|_path)$", re.IGNORECASE)
+
+
+# A byte-level screen: a file whose text holds none of these cannot hold a finding, and needs no walk.
+_SCREEN_LOWER = (b"token", b"passw", b"secret", b"apikey", b"api_key", b"api-key", b"private_key", b"bearer")
+_SCREEN_EXACT = (b"sk-", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"xox", b"AKIA", b"AIza",
+                 b"glpat-", b"eyJ")
+
+
+def _may_hold_secret(text: bytes) -> bool:
+    lower = text.lower()
+    return any(w in lower for w in _SCREEN_LOWER) or any(w in text for w in _SCREEN_EXACT)
+
+
+def _walk(value: object, path: Path, out: list[tuple[Path, str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, (*path, key), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, (*path, i), out)
+    elif isinstance(value, str) and value:
+        out.append((path, value))
+
+
+@rule("X002", "secret-like-value", Severity.ERROR, "A value that looks like a credential.", """
+    A value under a key named like `token`, `password`, `secret` or `api_key`, or a string shaped like
+    a well-known credential (`sk-...`, `ghp_...`, `xoxb-...`, `AKIA...`, a JWT, `Bearer ...`), anywhere
+    in the file, including `x-` keys. Put secrets in environment variables and name the variable.
+""")
+def secret_like_value(ctx: LintContext) -> Iterator[Finding]:
+    for file, data in ctx.raw.items():
+        text = ctx.texts.get(file)
+        if text is not None and not _may_hold_secret(text):
+            continue
+        strings: list[tuple[Path, str]] = []
+        _walk(data, (), strings)
+        for path, value in strings:
+            key = path[-1] if path and isinstance(path[-1], str) else ""
+            if path[-2:] == ("auth", "token"):
+                continue  # X001 reports it, from the schema check
+            if key and _SECRET_KEYS.search(key) and not _REFERENCE_KEYS.search(key):
+                yield finding("X002", f"`{key}` holds a literal secret; name an environment variable instead "
+                              "(the value is not shown)", file, path)
+            elif _SECRET_VALUES.match(value):
+                yield finding("X002", "this value looks like a credential; keep it in an environment variable "
+                              "(the value is not shown)", file, path)

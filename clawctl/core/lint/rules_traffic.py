@@ -1,0 +1,115 @@
+"""L and T: load balancing settings and the traffic the fleet must serve."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint.context import LintContext
+from clawctl.core.lint.registry import declare, finding, rule
+from clawctl.core.model.fleet import ALGORITHM_NAMES
+from clawctl.core.suggest import did_you_mean
+
+_SUM_TOLERANCE = 1e-6
+
+
+@rule("L001", "scoring-weights", Severity.ERROR, "The scored strategy's weights do not sum to 1.", """
+    `load_balancing.scoring` weighs capability, performance, load and customer history; the weights
+    are shares of one score and must sum to 1 (the brief's 0.4 / 0.3 / 0.2 / 0.1).
+""")
+def scoring_weights(ctx: LintContext) -> Iterator[Finding]:
+    lb = ctx.fleet.load_balancing
+    s = lb.scoring
+    total = s.capability + s.performance + s.load + s.customer_history
+    if "load_balancing" in ctx.fleet.section_file and not math.isclose(total, 1.0, abs_tol=_SUM_TOLERANCE):
+        yield finding("L001", f"scoring weights sum to {total:g}, not 1", ctx.fleet.where("load_balancing"),
+                      ("load_balancing", "scoring"), at_key=True)
+
+
+declare("L002", "unknown-strategy", Severity.ERROR, "An unknown load-balancing strategy.", """
+    `load_balancing.strategy` is one of round_robin, weighted_round_robin, least_conn, p2c, random,
+    scored, priority_weighted. The message suggests the nearest.
+""")
+
+
+@rule("L003", "unknown-algorithm", Severity.ERROR, "A `load_balancing_strategy` algorithm clawctl cannot map.", """
+    The descriptive form names algorithms: `real_time_optimization` (the scored strategy),
+    `priority_weighted` (priority queues over least_conn) and `predictive_distribution` (drained
+    agents activated ahead of a forecast peak). Other names have no behaviour to simulate or check.
+""")
+def unknown_algorithm(ctx: LintContext) -> Iterator[Finding]:
+    lbs = ctx.fleet.load_balancing_strategy
+    if lbs is None:
+        return
+    for i, algo in enumerate(lbs.algorithms):
+        if algo.name not in ALGORITHM_NAMES:
+            yield finding("L003", f"unknown algorithm `{algo.name}`{did_you_mean(algo.name, ALGORITHM_NAMES)}; "
+                          f"one of {', '.join(ALGORITHM_NAMES)}", ctx.fleet.where("load_balancing_strategy"),
+                          ("load_balancing_strategy", "algorithms", i, "name"))
+
+
+@rule("T001", "mix-shares", Severity.ERROR, "The traffic mix's shares do not sum to 1.", """
+    `traffic.mix` splits arrivals between request types; their `share`s must sum to 1.
+""")
+def mix_shares(ctx: LintContext) -> Iterator[Finding]:
+    traffic = ctx.fleet.traffic
+    if traffic is None or not traffic.mix:
+        return
+    total = math.fsum(entry.share for entry in traffic.mix)
+    if not math.isclose(total, 1.0, abs_tol=_SUM_TOLERANCE):
+        yield finding("T001", f"mix shares sum to {total:g}, not 1", ctx.fleet.where("traffic"),
+                      ("traffic", "mix"), at_key=True)
+
+
+@rule("T002", "unservable-request", Severity.ERROR, "A request type in the mix that no agent can ever serve.", """
+    A request is eligible for an agent that serves its channel, has every capability it needs, and is
+    available at some hour of the week (business hours in the agent's own zone). A mix entry no agent
+    meets would queue forever or be rejected; the message says which condition failed.
+""")
+def unservable_request(ctx: LintContext) -> Iterator[Finding]:
+    traffic = ctx.fleet.traffic
+    if traffic is None or not traffic.mix:
+        return
+    agents = list(ctx.fleet.agents.values())
+    for i, entry in enumerate(traffic.mix):
+        by_channel = [a for a in agents if entry.channel is None or entry.channel in a.channels]
+        by_caps = [a for a in by_channel if set(entry.capabilities) <= set(a.capabilities)]
+        by_hours = [a for a in by_caps if a.ever_available()]
+        if by_hours:
+            continue
+        if not by_channel:
+            why = f"no agent serves channel `{entry.channel}`"
+        elif not by_caps:
+            caps = ", ".join(f"`{c}`" for c in entry.capabilities)
+            why = f"no agent on channel `{entry.channel}` has all of {caps}" if entry.channel \
+                else f"no agent has all of {caps}"
+        else:
+            why = "the agents that could serve it are never available"
+        yield finding("T002", f"request type `{entry.name}` can never be served: {why}",
+                      ctx.fleet.where("traffic"), ("traffic", "mix", i), at_key=True)
+
+
+@rule("T003", "unspoken-language", Severity.WARNING, "A request type's language that no eligible agent speaks.", """
+    A mix entry with a `language` should be served by agents that list that language. Languages do
+    not restrict eligibility (fleet-format.md), so such requests are served, but not in their language.
+""")
+def unspoken_language(ctx: LintContext) -> Iterator[Finding]:
+    traffic = ctx.fleet.traffic
+    if traffic is None or not traffic.mix:
+        return
+    agents = list(ctx.fleet.agents.values())
+    for i, entry in enumerate(traffic.mix):
+        if entry.language and not any(entry.language in a.languages for a in agents):
+            yield finding("T003", f"no agent speaks `{entry.language}`, the language of request type `{entry.name}`",
+                          ctx.fleet.where("traffic"), ("traffic", "mix", i, "language"))
+
+
+@rule("T004", "run-length", Severity.ERROR, "`traffic` sets both `duration` and `requests`.", """
+    One run simulates either a duration or a number of requests; give one.
+""")
+def run_length(ctx: LintContext) -> Iterator[Finding]:
+    traffic = ctx.fleet.traffic
+    if traffic is not None and traffic.duration is not None and traffic.requests is not None:
+        yield finding("T004", "give `traffic.duration` or `traffic.requests`, not both", ctx.fleet.where("traffic"),
+                      ("traffic", "requests"), at_key=True)

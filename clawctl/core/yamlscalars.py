@@ -1,0 +1,180 @@
+"""YAML scalar typing, pure: the YAML 1.2 core schema, and what a YAML 1.1 reader would do instead.
+
+The loader resolves every plain scalar with :func:`resolve_core` (YAML 1.2: ``NO``, ``on`` and
+``17:00`` stay strings). :func:`yaml11_value` says how a YAML 1.1 reader (PyYAML and many tools)
+would read the same text, so ``validate`` can warn where the two disagree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_INT10 = re.compile(r"[-+]?[0-9]+")
+_INT8 = re.compile(r"0o[0-7]+")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = {".nan", ".NaN", ".NAN"}
+# First characters that can start a non-string plain scalar in the core schema.
+_CORE_FIRST = frozenset("0123456789-+.~nNtTfF")
+
+_MISSING = object()
+
+
+_CORE_ANY = re.compile(
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+
+
+def resolve_core(text: str) -> object:
+    """The YAML 1.2 core-schema value of a plain scalar."""
+    if not text:
+        return None
+    if text[0] not in _CORE_FIRST or not _CORE_ANY.fullmatch(text):
+        return text
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT10.fullmatch(text):
+        return int(text)
+    if _INT8.fullmatch(text):
+        return int(text[2:], 8)
+    if _INT16.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if text in _NAN:
+        return math.nan
+    return text
+
+
+# YAML 1.1 (the type repository as PyYAML, go-yaml v2 and SnakeYAML implement it).
+_Y11_BOOL = {
+    **{w: True for w in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
+    **{w: False for w in ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")},
+}
+_Y11_INT2 = re.compile(r"[-+]?0b[0-1_]+")
+_Y11_INT8 = re.compile(r"[-+]?0[0-7_]+")
+_Y11_INT10 = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
+_Y11_INT16 = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_Y11_INT60 = re.compile(r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+")
+_Y11_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?")
+_Y11_FLOAT60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*")
+_Y11_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
+)
+_Y11_FIRST = frozenset("0123456789-+.~nNtTfFyYoO<=")
+
+
+def _sexagesimal(text: str) -> float:
+    sign = -1 if text[0] == "-" else 1
+    total = 0.0
+    for part in text.lstrip("+-").replace("_", "").split(":"):
+        total = total * 60 + float(part)
+    return sign * total
+
+
+def _y11_timestamp(text: str) -> object:
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("t", "T"))
+    except ValueError:
+        return text
+
+
+_Y11_ANY = re.compile(
+    "|".join([
+        "|".join(re.escape(w) for w in _Y11_BOOL), "~|null|Null|NULL|=",
+        _Y11_INT2.pattern, _Y11_INT8.pattern, _Y11_INT10.pattern, _Y11_INT16.pattern, _Y11_INT60.pattern,
+        _Y11_FLOAT.pattern, _Y11_FLOAT60.pattern, _INF.pattern, r"\.(?:nan|NaN|NAN)", _Y11_TIMESTAMP.pattern,
+    ])
+)
+
+
+def yaml11_value(text: str) -> object:
+    """How a YAML 1.1 reader types a plain scalar (``_MISSING`` for "a string, as in 1.2")."""
+    if not text or text[0] not in _Y11_FIRST or not _Y11_ANY.fullmatch(text):
+        return _MISSING
+    if text in _NULL:
+        return None
+    if text in _Y11_BOOL:
+        return _Y11_BOOL[text]
+    if text == "<<":
+        return _MISSING  # merge key: both readers treat it specially
+    if text == "=":
+        return "(the YAML 1.1 value key)"
+    if _Y11_INT2.fullmatch(text):
+        return int(text.replace("_", "").replace("0b", ""), 2)
+    if _Y11_INT16.fullmatch(text):
+        return int(text.replace("_", ""), 16)
+    if _Y11_INT8.fullmatch(text) and text.lstrip("+-") != "0":
+        return int(text.replace("_", ""), 8)
+    if _Y11_INT10.fullmatch(text):
+        return int(text.replace("_", ""))
+    if _Y11_INT60.fullmatch(text):
+        return int(_sexagesimal(text))
+    if _Y11_FLOAT60.fullmatch(text):
+        return _sexagesimal(text)
+    if _Y11_FLOAT.fullmatch(text) and text not in {".", "+.", "-."}:
+        return float(text.replace("_", ""))
+    if _INF.fullmatch(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if text in _NAN:
+        return math.nan
+    if _Y11_TIMESTAMP.fullmatch(text):
+        return _y11_timestamp(text)
+    return _MISSING
+
+
+def _same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):  # type: ignore[arg-type]
+        return True
+    return a == b
+
+
+def describe(value: object) -> str:
+    """A short phrase for a typed value: ``the integer 1020``, ``the boolean false``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the float {value:g}"
+    if isinstance(value, datetime):
+        return f"the timestamp {value.isoformat()}"
+    if isinstance(value, date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, str):
+        return f'the string "{value}"' if not value.startswith("(") else value
+    return repr(value)
+
+
+def yaml11_retype(text: str, core_value: object) -> str | None:
+    """If a YAML 1.1 reader would read ``text`` differently from YAML 1.2, say how; else None."""
+    if not text or text[0] not in _Y11_FIRST:
+        return None
+    old = yaml11_value(text)
+    if old is _MISSING:
+        old = text
+    if _same(old, core_value):
+        return None
+    return describe(old)
+

@@ -1,0 +1,23 @@
+"""Consoles are made here, once per command: colour only on a terminal, never under NO_COLOR."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from rich.console import Console
+
+
+def make_console(*, stderr: bool = False, no_color: bool = False, file: TextIO | None = None) -> Console:
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    colour = not no_color and "NO_COLOR" not in os.environ and stream.isatty()
+    return Console(
+        file=stream,
+        no_color=not colour,
+        color_system="auto" if colour else None,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+        markup=False,
+    )

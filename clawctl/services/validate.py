@@ -1,0 +1,78 @@
+"""`clawctl validate`: read the files, lint the fleet, place every finding, apply suppressions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from clawctl.adapters import sources
+from clawctl.adapters.yamlload import LoadedYaml, load_yaml
+from clawctl.core.errors import UsageError
+from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint import suppress
+from clawctl.core.lint.engine import ParsedFile, Selection, lint
+from clawctl.core.lint.registry import all_rules
+from clawctl.core.lint.report import LintReport
+
+
+@dataclass
+class ValidateOptions:
+    select: Sequence[str] = ("ALL",)
+    ignore: Sequence[str] = ()
+    fail_on: Severity = Severity.ERROR
+    stdin_filename: str | None = None
+    stdin: BinaryIO | None = field(default=None, repr=False)
+
+
+def _check_selectors(selectors: Sequence[str], known: set[str], flag: str) -> None:
+    for sel in selectors:
+        if sel != "ALL" and not any(code.startswith(sel) for code in known):
+            raise UsageError(f"{flag} {sel}: no rule code starts with `{sel}` (see `clawctl rule --all`)")
+
+
+def load_files(paths: Sequence[str], options: ValidateOptions) -> list[LoadedYaml]:
+    found = sources.discover(list(paths) or ["."], stdin_filename=options.stdin_filename)
+    return [load_yaml(src.name, sources.read(src, stdin=options.stdin)) for src in found]
+
+
+def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> LintReport:
+    options = options or ValidateOptions()
+    rules = all_rules()
+    known = set(rules)
+    select = [s.strip().upper() for s in options.select if s.strip()]
+    ignore = [s.strip().upper() for s in options.ignore if s.strip()]
+    _check_selectors(select, known, "--select")
+    _check_selectors(ignore, known, "--ignore")
+    docs = load_files(paths, options)
+    selection = Selection(select or ("ALL",), ignore)
+    _, findings = lint([ParsedFile(d.name, d.data, d.problems, d.text, d.user_keys) for d in docs], selection)
+    by_name = {d.name: d for d in docs}
+    for f in findings:
+        if f.span is None and f.file in by_name:
+            f.span = by_name[f.file].locate(f.path, at_key=f.at_key)
+    marks = []
+    for doc in docs:
+        if suppress.MARKER in doc.text:
+            lines = [(n, doc.line_text(n)) for n in _marker_lines(doc)]
+            marks.extend(suppress.find_suppressions(doc.name, lines))
+    if marks:
+        findings = [f for f in suppress.apply(findings, marks, known) if selection.wants(f.code)]
+    findings.sort(key=Finding.sort_key)
+
+    def source_line(file: str, line: int) -> str:
+        doc = by_name.get(file)
+        return doc.line_text(line) if doc else ""
+
+    return LintReport(files=[d.name for d in docs], findings=findings, rules=rules,
+                      fail_on=options.fail_on, source_line=source_line)
+
+
+def _marker_lines(doc: LoadedYaml) -> list[int]:
+    text = doc.text
+    out = []
+    i = text.find(suppress.MARKER)
+    while i >= 0:
+        out.append(text.count(b"\n", 0, i) + 1)
+        i = text.find(suppress.MARKER, i + 1)
+    return sorted(set(out))
