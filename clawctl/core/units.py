@@ -53,7 +53,7 @@ def _parse_duration_text(text: str) -> float:
             break
         rank = _DURATION_ORDER.index(m.group(2))
         if rank <= last_rank:
-            raise ValueError(f"`{text}` repeats or misorders its units; use {DURATION_FORMS}")
+            raise ValueError(f"`{text}` repeats or misorders its units; a duration is {DURATION_FORMS}")
         last_rank = rank
         total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
         pos = m.end()

@@ -16,6 +16,7 @@ def fleet_schema() -> dict:
     out["title"] = "clawctl fleet file (v1)"
     if defs:
         out["definitions"] = defs
+    out["properties"]["agents"]["additionalProperties"] = False  # ids outside the pattern are refused
     _draft07(out)
     return out
 

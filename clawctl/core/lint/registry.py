@@ -73,7 +73,7 @@ def declare(code: str, name: str, severity: Severity, summary: str, doc: str = "
 def finding(code: str, message: str, file: str, path: tuple = (), *, at_key: bool = False,
             severity: Severity | None = None) -> Finding:
     """A finding of a registered rule, with the rule's severity unless told otherwise."""
-    info = RULES[code]
+    info = RULES.get(code) or all_rules()[code]
     return Finding(code, severity or info.severity, message, file, path, at_key=at_key)
 
 
