@@ -98,7 +98,9 @@ class NodeTable:
 
 
 def _address(buf: bytearray) -> int:
-    return ctypes.addressof((ctypes.c_char * max(1, len(buf))).from_buffer(buf))
+    if not buf:  # an empty file: ctypes cannot map a zero-length buffer, and no scalar points into it
+        return 0
+    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
 
 
 def _as_signed(values: list[int]) -> list[int]:
@@ -127,7 +129,10 @@ def _layout_ok(tree: ryml.Tree, cols: dict[int, list[int]]) -> bool:
         if cols[_W_FIRST][n] != fc or cols[_W_NEXT][n] != ns:
             return False
         if ty & T_VAL and not ty & (T_MAP | T_SEQ):
-            if bytes(_ryml.Tree_val(tree, n)) != ctypes.string_at(cols[_W_VAL][n], cols[_W_VAL_LEN][n]):
+            view = _ryml.Tree_val(tree, n)  # None for a null value (`---` alone, `&a` alone)
+            ptr, length = cols[_W_VAL][n], cols[_W_VAL_LEN][n]
+            raw = ctypes.string_at(ptr, length) if ptr else b""
+            if (b"" if view is None else bytes(view)) != raw or (view is None and length):
                 return False
     return True
 
@@ -149,20 +154,31 @@ def node_table(tree: ryml.Tree, buf: bytearray) -> NodeTable:
     return _slow_table(tree, base)
 
 
+def parents(table: NodeTable) -> tuple[list[int], list[int]]:
+    """Each node's parent (-1 for the root) and its index among its siblings, in one pass."""
+    size = len(table.types)
+    parent, ordinal = [-1] * size, [0] * size
+    first, nxt = table.first_child, table.next_sibling
+    for node in range(size):
+        child, i = first[node], 0
+        while child >= 0:
+            parent[child], ordinal[child] = node, i
+            child, i = nxt[child], i + 1
+    return parent, ordinal
+
+
 def _slow_table(tree: ryml.Tree, base: int) -> NodeTable:
     size = tree.size()
     types, koff, klen, voff, vlen, fc, ns = ([] for _ in range(7))
     for n in range(size):
         ty = _ryml.Tree_type(tree, n)
         types.append(ty)
-        for flag, getter, offs, lens in ((T_KEY, _ryml.Tree_key, koff, klen), (T_VAL, _ryml.Tree_val, voff, vlen)):
-            view = getter(tree, n) if ty & flag else None
-            if view is not None and len(view):
-                offs.append(_view_address(view) - base)
-                lens.append(len(view))
-            else:
-                offs.append(-1)
-                lens.append(0)
+        for getter, offs, lens in ((_ryml.Tree_key, koff, klen), (_ryml.Tree_val, voff, vlen)):
+            # What the record holds, as node_table reads it: an empty scalar (`""`) keeps its offset.
+            view = getter(tree, n)
+            address = _view_address(view) if view is not None else 0
+            offs.append(address - base if address else -1)
+            lens.append(len(view) if view is not None else 0)
         first = _ryml.Tree_first_child(tree, n)
         nxt = _ryml.Tree_next_sibling(tree, n)
         fc.append(-1 if first == NONE else first)
@@ -197,14 +213,14 @@ def _view_address(view: memoryview) -> int:
 def text_at(tree: ryml.Tree, node: int, *, key: bool) -> str:
     """The key or value text of ``node`` through the accessors (for scalars outside the buffer)."""
     view = (_ryml.Tree_key if key else _ryml.Tree_val)(tree, node)
-    return "" if view is None else bytes(view).decode("utf-8")
+    return "" if view is None else bytes(view).decode("utf-8", "replace")
 
 
 def anchor_of(tree: ryml.Tree, node: int, *, key: bool) -> str:
     view = (_ryml.Tree_key_anchor if key else _ryml.Tree_val_anchor)(tree, node)
-    return "" if view is None else bytes(view).decode("utf-8")
+    return "" if view is None else bytes(view).decode("utf-8", "replace")
 
 
 def tag_of(tree: ryml.Tree, node: int, *, key: bool) -> str:
     view = (_ryml.Tree_key_tag if key else _ryml.Tree_val_tag)(tree, node)
-    return "" if view is None else bytes(view).decode("utf-8")
+    return "" if view is None else bytes(view).decode("utf-8", "replace")

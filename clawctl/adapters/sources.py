@@ -63,8 +63,13 @@ def _walk(folder: Path):
 def read(source: Source, *, max_bytes: int = MAX_BYTES, stdin: BinaryIO | None = None) -> bytes:
     """The file's bytes, checked: size, text (UTF-8 only, a BOM is dropped)."""
     if source.path is None:
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read(max_bytes + 1)
+        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if stream is None:  # stdin closed (`<&-`)
+            raise InputError(f"{source.name}: no standard input to read")
+        try:
+            data = stream.read(max_bytes + 1)
+        except OSError as exc:  # stdin redirected from a folder, say
+            raise InputError(f"{source.name}: cannot read standard input: {exc.strerror or exc}") from None
     else:
         try:
             if source.path.stat().st_size > max_bytes:
@@ -78,13 +83,14 @@ def read(source: Source, *, max_bytes: int = MAX_BYTES, stdin: BinaryIO | None =
             raise InputError(f"{source.name}: permission denied") from None
         except OSError as exc:
             raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > max_bytes:
-        raise InputError(_too_large(source.name, len(data), max_bytes))
+    if len(data) > max_bytes:  # stdin, read no further than the limit: its size is unknown
+        raise InputError(_too_large(source.name, None, max_bytes))
     return decode_check(source.name, data)
 
 
-def _too_large(name: str, size: int, limit: int) -> str:
-    return (f"{name}: {size / 1048576:.1f} MiB is over the {limit // 1048576} MiB limit for one fleet file; "
+def _too_large(name: str, size: int | None, limit: int) -> str:
+    what = "the input is" if size is None else f"{size / 1048576:.1f} MiB is"
+    return (f"{name}: {what} over the {limit // 1048576} MiB limit for one fleet file; "
             "split the fleet into several files")
 
 

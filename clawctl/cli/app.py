@@ -46,3 +46,10 @@ def main(
 app.command("validate")(validate_cmd.validate)
 app.command("schema")(schema_cmd.schema)
 app.command("rule")(rule_cmd.rule)
+
+from clawctl.cli import store_cmds  # noqa: E402
+
+app.command("apply")(store_cmds.apply)
+app.add_typer(store_cmds.agents_app, name="agents")
+app.command("history")(store_cmds.history)
+app.add_typer(store_cmds.store_app, name="store")

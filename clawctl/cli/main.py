@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: list[str]) -> int:
     """Run the app on ``args``; translate every error to one line and an exit code."""
-    import click
+    import typer
 
     from clawctl.cli.app import app
     from clawctl.core.errors import ClawctlError, ExitCode
@@ -37,12 +37,11 @@ def run(args: list[str]) -> int:
     except ClawctlError as err:
         _error(err.message)
         return int(err.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else int(exc.exit_code or 1)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except _click_errors() as exc:
+        return _click_error(exc)
+    except (typer.Abort, KeyboardInterrupt):
         _error("interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
@@ -57,6 +56,40 @@ def run(args: list[str]) -> int:
     if isinstance(result, int):
         return result
     return int(ExitCode.OK)
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Click's error base: click's own, and the copy typer vendors since 0.2x (`typer._click`)."""
+    out: list[type[Exception]] = []
+    try:
+        import click
+
+        out.append(click.ClickException)
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    import typer
+
+    base = getattr(typer, "TyperException", None)
+    if isinstance(base, type):
+        out.append(base)
+    return tuple(out)
+
+
+def _click_error(exc: Exception) -> int:
+    """A bad flag or argument: one line (and a pointer to --help), exit 2."""
+    from clawctl.core.errors import ExitCode
+
+    code = int(getattr(exc, "exit_code", 1) or 1)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `clawctl` alone: the help, as click shows it
+        exc.show()  # type: ignore[attr-defined]
+        return code
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    message = " ".join(str(message).split())
+    ctx = getattr(exc, "ctx", None)
+    if code == ExitCode.USAGE and ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    _error(message)
+    return code
 
 
 def _debug() -> bool:

@@ -7,7 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from clawctl.cli.options import CodesOpt, FailOn, FormatOpt, LintFormat, Paths, split_codes, state
+from clawctl.cli.options import (
+    CodesOpt,
+    FailOn,
+    FormatOpt,
+    LintFormat,
+    Paths,
+    split_codes,
+    state,
+)
 from clawctl.core.findings import Severity
 
 
@@ -25,7 +33,8 @@ def validate(
     """Lint fleet files: YAML hygiene, the schema, and the fleet as a whole (backups, hours, traffic)."""
     from clawctl import __version__
     from clawctl.render import findings as render
-    from clawctl.services.validate import ValidateOptions, validate as run
+    from clawctl.services.validate import ValidateOptions
+    from clawctl.services.validate import validate as run
 
     fmt = output_format or (LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text)
     report = run(paths or [], ValidateOptions(

@@ -3,7 +3,8 @@
 Merge rules (documented in docs/fleet-format.md):
 - `agents` of every file merge; an id defined in two files is an error (A001).
 - `defaults` apply to the agents of the file they are written in.
-- Every other section may be defined in one file only (S006); `apiVersion` and `kind` may repeat.
+- Every other section may be defined in one file only (S006); `apiVersion` and `kind` may repeat, and so
+  may `metadata`: files of one fleet share `metadata.name` (that is what makes them one fleet); the first wins.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from dataclasses import dataclass, field
 from clawctl.core.findings import Finding, Path
 from clawctl.core.model.agent import Agent, AgentSpec
 from clawctl.core.model.fleet import (
-    Failover, FleetFile, LoadBalancing, LoadBalancingStrategy, Metadata, Monitoring, SessionIsolation, Traffic,
+    Failover,
+    FleetFile,
+    LoadBalancing,
+    LoadBalancingStrategy,
+    Metadata,
+    Monitoring,
+    SessionIsolation,
+    Traffic,
 )
 
 _MERGED_SECTIONS = ("metadata", "session_isolation", "load_balancing", "load_balancing_strategy",
@@ -68,6 +76,8 @@ def merge(files: list[tuple[str, FleetFile]]) -> tuple[Fleet, list[Finding]]:
             if value is None:
                 continue
             if section in fleet.section_file:
+                if section == "metadata":
+                    continue  # every file of a named fleet carries it (engine.fleet_key)
                 findings.append(finding(
                     "S006", f"`{section}` is also defined in {fleet.section_file[section]}; "
                     "define each section in one file of the fleet", name, (section,), at_key=True,

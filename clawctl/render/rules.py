@@ -30,7 +30,7 @@ def markdown(rules: list[RuleInfo]) -> str:
         if r.doc:
             out.append(r.doc)
         out.append("")
-        out.append(f"Examples: `tests/fixtures/rules/{r.code}/pass.yaml` and `fail.yaml`.")
+        out.append(f"Examples: `tests/fixtures/rules/{r.code}/` (`pass` and `fail`).")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -10,6 +10,7 @@ from clawctl.adapters import sources
 from clawctl.adapters.yamlload import LoadedYaml, load_yaml
 from clawctl.core.errors import UsageError
 from clawctl.core.findings import Finding, Severity
+from clawctl.core.fleet import Fleet
 from clawctl.core.lint import suppress
 from clawctl.core.lint.engine import ParsedFile, Selection, lint
 from clawctl.core.lint.registry import all_rules
@@ -36,7 +37,20 @@ def load_files(paths: Sequence[str], options: ValidateOptions) -> list[LoadedYam
     return [load_yaml(src.name, sources.read(src, stdin=options.stdin)) for src in found]
 
 
+@dataclass
+class Checked:
+    """A lint run with what later verbs need: the report, the fleets, and each file's data."""
+
+    report: LintReport
+    fleets: list[Fleet]
+    data: dict[str, object]
+
+
 def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> LintReport:
+    return check(paths, options).report
+
+
+def check(paths: Sequence[str], options: ValidateOptions | None = None) -> Checked:
     options = options or ValidateOptions()
     rules = all_rules()
     known = set(rules)
@@ -46,7 +60,7 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Li
     _check_selectors(ignore, known, "--ignore")
     docs = load_files(paths, options)
     selection = Selection(select or ("ALL",), ignore)
-    _, findings = lint([ParsedFile(d.name, d.data, d.problems, d.text, d.user_keys) for d in docs], selection)
+    fleets, findings = lint([ParsedFile(d.name, d.data, d.problems, d.text, d.user_keys) for d in docs], selection)
     by_name = {d.name: d for d in docs}
     for f in findings:
         if f.span is None and f.file in by_name:
@@ -57,15 +71,16 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Li
             lines = [(n, doc.line_text(n)) for n in _marker_lines(doc)]
             marks.extend(suppress.find_suppressions(doc.name, lines))
     if marks:
-        findings = [f for f in suppress.apply(findings, marks, known) if selection.wants(f.code)]
+        findings = [f for f in suppress.apply(findings, marks, known, selection.wants) if selection.wants(f.code)]
     findings.sort(key=Finding.sort_key)
 
     def source_line(file: str, line: int) -> str:
         doc = by_name.get(file)
         return doc.line_text(line) if doc else ""
 
-    return LintReport(files=[d.name for d in docs], findings=findings, rules=rules,
-                      fail_on=options.fail_on, source_line=source_line)
+    report = LintReport(files=[d.name for d in docs], findings=findings, rules=rules,
+                        fail_on=options.fail_on, source_line=source_line)
+    return Checked(report, fleets, {d.name: d.data for d in docs})
 
 
 def _marker_lines(doc: LoadedYaml) -> list[int]:

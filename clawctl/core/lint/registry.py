@@ -78,10 +78,26 @@ def finding(code: str, message: str, file: str, path: tuple = (), *, at_key: boo
 
 
 def all_rules() -> dict[str, RuleInfo]:
+    """Every rule, in catalogue order: by family (the order of FAMILIES), then by code.
+
+    Modules register in whatever order they are first imported (``suppress`` is imported early by
+    ``validate``), so the order is fixed here rather than left to import order.
+    """
     from clawctl.core.lint import load_rules
 
     load_rules()
+    ordered = sorted(RULES.values(), key=_catalogue_order)
+    if list(RULES.values()) != ordered:
+        RULES.clear()
+        RULES.update((info.code, info) for info in ordered)
     return RULES
+
+
+_FAMILY_RANK = {prefix: i for i, prefix in enumerate(FAMILIES)}
+
+
+def _catalogue_order(info: RuleInfo) -> tuple[int, str]:
+    return _FAMILY_RANK[info.code[0]], info.code
 
 
 def matches(code: str, selectors: Iterable[str]) -> bool:

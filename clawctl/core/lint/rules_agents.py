@@ -43,13 +43,19 @@ def hours_conflict(ctx: LintContext) -> Iterator[Finding]:
     `voice`. An unknown id is usually a typo; the message suggests the nearest known one.
 """)
 def unknown_channel(ctx: LintContext) -> Iterator[Finding]:
+    from_defaults: set[str] = set()  # files whose `defaults.channels` were checked
     for agent in ctx.fleet.agents.values():
-        if agent.spec.channels is None:
+        if agent.spec.channels is not None:
+            base: tuple = ("agents", agent.id, "channels")
+        elif agent.channels and agent.file not in from_defaults:
+            from_defaults.add(agent.file)  # inherited: report the defaults once, not once per agent
+            base = ("defaults", "channels")
+        else:
             continue
-        for i, channel in enumerate(agent.spec.channels):
+        for i, channel in enumerate(agent.channels):
             if channel not in KNOWN_CHANNELS:
                 yield finding("A003", f"unknown channel `{channel}`{did_you_mean(channel, KNOWN_CHANNELS)}",
-                              agent.file, ("agents", agent.id, "channels", i))
+                              agent.file, (*base, i))
     traffic = ctx.fleet.traffic
     if traffic and traffic.mix:
         for i, entry in enumerate(traffic.mix):

@@ -21,10 +21,14 @@ def _levels(ctx: LintContext):
 """)
 def undefined_isolation(ctx: LintContext) -> Iterator[Finding]:
     names = [lv.level for lv in _levels(ctx)]
+    seen: set[tuple] = set()  # an undefined level in `defaults` is reported once, not once per agent
     for agent in ctx.fleet.agents.values():
         if agent.isolation is not None and agent.isolation not in names:
             where = "no levels are defined" if not names else f"defined: {', '.join(names)}"
             path = ("agents", agent.id, "isolation") if agent.spec.isolation is not None else ("defaults", "isolation")
+            if (agent.file, path) in seen:
+                continue
+            seen.add((agent.file, path))
             yield finding("I001", f"isolation level `{agent.isolation}` is not defined "
                           f"({where}){did_you_mean(agent.isolation, names)}", agent.file, path)
 

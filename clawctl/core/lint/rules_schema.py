@@ -39,6 +39,7 @@ declare("S005", "unknown-value", Severity.ERROR, "A value outside the allowed se
 declare("S006", "duplicate-section", Severity.ERROR, "A top-level section is defined in two files of one fleet.", """
     When a fleet is split over several files, `agents` merge; every other section (`load_balancing`,
     `traffic`, ...) must be defined in one file only. `defaults` apply to the agents of their own file.
+    `apiVersion`, `kind` and `metadata` may repeat: files of one fleet share `metadata.name`.
 """)
 declare("V001", "bad-duration", Severity.ERROR, "A duration that cannot be read.",
         "Durations are `250ms`, `30s`, `2m`, `1h`, `1h30m`, `1d`, or a bare number of seconds.")
@@ -86,7 +87,9 @@ _TYPE_WORDS = {
 }
 
 
-def _describe(value: object) -> str:
+def _describe(value: object, path: Path = ()) -> str:
+    if _looks_secret(path, value):
+        return "a string (not shown: it looks like a secret)"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -175,12 +178,16 @@ def error_to_finding(file: str, data: object, error: dict) -> Finding:
     ctx = error.get("ctx") or {}
     where = path[-1] if path else "the top level"
     if kind in _CUSTOM_CODES:
-        return finding(_CUSTOM_CODES[kind], error["msg"], file, path, at_key=is_key)
+        message = error["msg"]
+        got = _value_at(data, path)
+        if kind == "clawctl_url" and isinstance(got, str) and got in message:
+            message = message.replace(got, _redact_url(got))
+        return finding(_CUSTOM_CODES[kind], message, file, _refine(kind, data, path), at_key=is_key)
     if kind == "extra_forbidden":
         model = _model_at(path[:-1])
         known = list(model.model_fields) if model else []
         hint = did_you_mean(str(path[-1]), known)
-        section = path[-2] if len(path) > 1 else "the top level"
+        section = path[-2] if len(path) > 1 else None
         return finding("S001", f"unknown key `{path[-1]}` in {_section_name(section)}{hint}", file, path, at_key=True)
     if kind == "missing":
         parent = path[-2] if len(path) > 1 else None
@@ -193,18 +200,54 @@ def error_to_finding(file: str, data: object, error: dict) -> Finding:
         hint = did_you_mean(str(got), choices) if isinstance(got, str) else ""
         if path[-2:] == ("load_balancing", "strategy") or path[-1:] == ("strategy",):
             return finding("L002", f"unknown strategy `{got}`{hint}; one of {expected}", file, path)
-        return finding("S005", f"`{where}` is {_describe(got)}{hint}; expected one of {expected}", file, path)
+        return finding("S005", f"`{where}` is {_describe(got, path)}{hint}; expected one of {expected}", file, path)
     if kind in _RANGE_TYPES:
-        return finding("S003", f"`{where}` {error['msg'][0].lower()}{error['msg'][1:]}", file, path)
+        msg = error["msg"]
+        msg = "must" + msg[len("Input should"):] if msg.startswith("Input should") else msg[0].lower() + msg[1:]
+        return finding("S003", f"`{where}` {msg}", file, path)
     got = _value_at(data, path)
     want = _TYPE_WORDS.get(kind)
     if want:
-        return finding("S002", f"`{where}` must be {want}, not {_describe(got)}", file, path)
+        return finding("S002", f"`{where}` must be {want}, not {_describe(got, path)}", file, path)
     return finding("S002", f"`{where}`: {error['msg']}", file, path)
 
 
-def _section_name(section: str | int) -> str:
+def _section_name(section: str | int | None) -> str:
+    if section is None:
+        return "the top level"
     return f"`{section}`" if isinstance(section, str) else "this entry"
+
+
+def _looks_secret(path: Path, value: object) -> bool:
+    """Whether echoing ``value`` in a message could leak a credential (fleet-format: messages never do)."""
+    if not isinstance(value, str) or not value:
+        return False
+    from clawctl.core.lint.rules_secrets import looks_like_secret
+
+    in_auth = any(part == "auth" and (i == 0 or path[i - 1] != "agents") for i, part in enumerate(path))
+    return in_auth or looks_like_secret(path, value)
+
+
+def _redact_url(value: str) -> str:
+    """``value`` without the credentials or query an endpoint URL may carry."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    host, slash, tail = rest.partition("/")
+    if "@" in host:
+        host = "***@" + host.rpartition("@")[2]
+    tail = (slash + tail).split("?", 1)[0].split("#", 1)[0] + ("?***" if "?" in tail else "")
+    return f"{scheme}{sep}{host}{tail}"
+
+
+def _refine(kind: str, data: object, path: Path) -> Path:
+    """Point a whole-section error at the one key it is about, when that key is plain to see."""
+    value = _value_at(data, path)
+    if not isinstance(value, dict):
+        return path
+    if kind == "clawctl_schedule" and "schedule" in value and not {"start", "end", "days"} & set(value):
+        return (*path, "schedule")
+    return path
 
 
 def _drop(data: object, path: Path) -> bool:

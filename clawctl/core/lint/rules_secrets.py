@@ -9,9 +9,10 @@ from clawctl.core.findings import Finding, Path, Severity
 from clawctl.core.lint.context import LintContext
 from clawctl.core.lint.registry import finding, rule
 
+# A secret word at the end of a key, after a `_`/`-` or a camelCase boundary: `api_key`, `x-api-key`, `accessToken`.
 _SECRET_KEYS = re.compile(
-    r"(?:^|_|-)(?:token|password|passwd|secret|api_?key|apikey|private_?key|client_?secret|bearer)$",
-    re.IGNORECASE,
+    r"(?:^|_|-|(?<=[a-z0-9])(?=[A-Z]))"
+    r"(?i:token|password|passwd|secret|api[_-]?key|apikey|private[_-]?key|client[_-]?secret|bearer)$"
 )
 # Well-known credential shapes (prefixes documented by their issuers).
 _SECRET_VALUES = re.compile(
@@ -24,7 +25,8 @@ _REFERENCE_KEYS = re.compile(r"(?:_env|_file|_ref|_name|_path)$", re.IGNORECASE)
 
 
 # A byte-level screen: a file whose text holds none of these cannot hold a finding, and needs no walk.
-_SCREEN_LOWER = (b"token", b"passw", b"secret", b"apikey", b"api_key", b"api-key", b"private_key", b"bearer")
+_SCREEN_LOWER = (b"token", b"passw", b"secret", b"apikey", b"api_key", b"api-key", b"privatekey", b"private_key",
+                 b"private-key", b"bearer")
 _SCREEN_EXACT = (b"sk-", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"xox", b"AKIA", b"AIza",
                  b"glpat-", b"eyJ")
 
@@ -43,6 +45,22 @@ def _walk(value: object, path: Path, out: list[tuple[Path, str]]) -> None:
             _walk(item, (*path, i), out)
     elif isinstance(value, str) and value:
         out.append((path, value))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out.append((path, str(value)))  # `password: 12345678` is a literal secret too
+
+
+def _is_auth_token(path: Path) -> bool:
+    """`auth.token` of an agent or of `defaults`: where the schema check raises X001 (not under `x-` keys)."""
+    return (len(path) == 4 and path[0] == "agents" and path[2:] == ("auth", "token")) or \
+        path == ("defaults", "auth", "token")
+
+
+def looks_like_secret(path: Path, value: str) -> bool:
+    """Whether ``value`` at ``path`` is what X002 reports: under a secret-named key, or credential-shaped."""
+    key = path[-1] if path and isinstance(path[-1], str) else ""
+    if key and _SECRET_KEYS.search(key) and not _REFERENCE_KEYS.search(key):
+        return True
+    return bool(_SECRET_VALUES.match(value))
 
 
 @rule("X002", "secret-like-value", Severity.ERROR, "A value that looks like a credential.", """
@@ -59,7 +77,7 @@ def secret_like_value(ctx: LintContext) -> Iterator[Finding]:
         _walk(data, (), strings)
         for path, value in strings:
             key = path[-1] if path and isinstance(path[-1], str) else ""
-            if path[-2:] == ("auth", "token"):
+            if _is_auth_token(path):
                 continue  # X001 reports it, from the schema check
             if key and _SECRET_KEYS.search(key) and not _REFERENCE_KEYS.search(key):
                 yield finding("X002", f"`{key}` holds a literal secret; name an environment variable instead "

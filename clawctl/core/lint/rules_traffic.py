@@ -78,7 +78,9 @@ def unservable_request(ctx: LintContext) -> Iterator[Finding]:
         by_hours = [a for a in by_caps if a.ever_available()]
         if by_hours:
             continue
-        if not by_channel:
+        if not agents:
+            why = "the fleet has no agents"
+        elif not by_channel:
             why = f"no agent serves channel `{entry.channel}`"
         elif not by_caps:
             caps = ", ".join(f"`{c}`" for c in entry.capabilities)
@@ -100,9 +102,13 @@ def unspoken_language(ctx: LintContext) -> Iterator[Finding]:
         return
     agents = list(ctx.fleet.agents.values())
     for i, entry in enumerate(traffic.mix):
-        if entry.language and not any(entry.language in a.languages for a in agents):
-            yield finding("T003", f"no agent speaks `{entry.language}`, the language of request type `{entry.name}`",
-                          ctx.fleet.where("traffic"), ("traffic", "mix", i, "language"))
+        if not entry.language:
+            continue
+        eligible = [a for a in agents if (entry.channel is None or entry.channel in a.channels)
+                    and set(entry.capabilities) <= set(a.capabilities) and a.ever_available()]
+        if eligible and not any(entry.language in a.languages for a in eligible):  # none eligible: T002
+            yield finding("T003", f"no agent that can serve request type `{entry.name}` speaks `{entry.language}`, "
+                          "its language", ctx.fleet.where("traffic"), ("traffic", "mix", i, "language"))
 
 
 @rule("T004", "run-length", Severity.ERROR, "`traffic` sets both `duration` and `requests`.", """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from clawctl.core.findings import Finding, Severity, Span
@@ -43,8 +44,13 @@ def find_suppressions(file: str, lines: list[tuple[int, str]]) -> list[Suppressi
     return out
 
 
-def apply(findings: list[Finding], suppressions: list[Suppression], known: set[str]) -> list[Finding]:
-    """Drop suppressed findings; add C001/C002 findings for stale or malformed comments."""
+def apply(findings: list[Finding], suppressions: list[Suppression], known: set[str],
+          checked: Callable[[str], bool] = lambda code: True) -> list[Finding]:
+    """Drop suppressed findings; add C001/C002 findings for stale or malformed comments.
+
+    ``checked(code)`` says whether rule ``code`` ran: a suppression of a rule that was not run
+    (``--ignore``, ``--select``) cannot be judged unused.
+    """
     by_line = {(s.file, s.line): s for s in suppressions}
     kept = []
     for f in findings:
@@ -63,7 +69,7 @@ def apply(findings: list[Finding], suppressions: list[Suppression], known: set[s
             if code not in known:
                 kept.append(Finding("C002", Severity.WARNING, f"suppression names unknown rule `{code}`",
                                     s.file, span=span))
-            elif code not in s.used:
+            elif code not in s.used and checked(code):
                 kept.append(Finding("C001", Severity.WARNING,
                                     f"suppression of {code} suppresses nothing on this line; remove it",
                                     s.file, span=span))

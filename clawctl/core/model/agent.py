@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from clawctl.core import schedule as sched
@@ -57,11 +57,13 @@ class Auth(Section):
     token: object = Field(None, description="never allowed: name an environment variable in `token_env`",
                           json_schema_extra={"not": {}})
 
-    @model_validator(mode="after")
-    def _no_literal(self) -> "Auth":
-        if self.token is not None:
+    @field_validator("token")
+    @classmethod
+    def _no_literal(cls, value: object) -> object:
+        # A field validator, not a model one: it runs even when `token_env` is missing or wrong.
+        if value is not None:
             raise PydanticCustomError("clawctl_literal_secret", "a literal token in the fleet file; use `token_env`")
-        return self
+        return value
 
 
 class ServiceTime(Section):
@@ -78,8 +80,9 @@ class ServiceTime(Section):
             if self.p95 is not None and self.p95 <= self.mean:
                 raise PydanticCustomError("clawctl_range", "a lognormal's `p95` must be above its `mean`")
         elif self.p95 is not None or self.sigma is not None:
+            article = "an" if self.distribution == "exponential" else "a"
             raise PydanticCustomError(
-                "clawctl_range", f"a {self.distribution} service time takes only `mean`"
+                "clawctl_range", f"{article} {self.distribution} service time takes only `mean`"
             )
         return self
 

@@ -1,0 +1,87 @@
+"""Renderers for `apply`, `agents list`, `history` and `store check`: text tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.table import Table
+from rich.text import Text
+
+from clawctl.render.console import make_console
+
+
+def _json(payload: dict) -> None:
+    sys.stdout.write(json.dumps({"schema_version": 1, **payload}, indent=2, default=str) + "\n")
+
+
+def applied(result, fmt: str, *, no_color: bool = False) -> None:
+    if fmt == "json":
+        _json({"store": result.store, "fleets": [f.as_dict() for f in result.fleets]})
+        return
+    console = make_console(no_color=no_color)
+    for f in result.fleets:
+        if f.unchanged:
+            console.print(Text(f"fleet {f.fleet}: unchanged (version {f.version_id}, {f.digest[:12]}); nothing to do",
+                               style="dim"))
+            continue
+        console.print(Text(f"fleet {f.fleet}: applied version {f.version_id} ({f.digest[:12]})", style="bold"))
+        for mark, style, ids in (("+", "green", f.diff.added), ("~", "yellow", f.diff.changed),
+                                 ("-", "red", f.diff.removed)):
+            for agent_id in ids:
+                console.print(Text(f"  {mark} {agent_id}", style=style))
+        console.print(f"  {len(f.diff.added)} added, {len(f.diff.changed)} changed, {len(f.diff.removed)} removed, "
+                      f"{f.diff.unchanged} unchanged")
+
+
+def agents(rows: list[dict], fmt: str, *, no_color: bool = False) -> None:
+    if fmt == "json":
+        _json({"agents": rows})
+        return
+    console = make_console(no_color=no_color)
+    if not rows:
+        console.print("no agents recorded; `clawctl apply FLEET` records them")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("FLEET", "AGENT", "REGION", "DOMAIN", "ENDPOINT", "KIND", "CAP", "WEIGHT", "BACKUPS"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["fleet"], r["id"], r["region"] or "-", r["domain"] or "-", r["endpoint"] or "-",
+                      r["endpoint_kind"], str(r["max_concurrent_conversations"]), str(r["weight"]),
+                      ",".join(r["backups"]) or "-")
+    console.print(table)
+
+
+def history(rows: list[dict], fmt: str, *, no_color: bool = False) -> None:
+    if fmt == "json":
+        _json({"runs": rows})
+        return
+    console = make_console(no_color=no_color)
+    if not rows:
+        console.print("no runs recorded yet")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("ID", "KIND", "FLEET", "STARTED", "STATUS", "SUMMARY"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["kind"], r["fleet"] or "-", r["started_at"], r["status"], _brief(r["summary"]))
+    console.print(table)
+
+
+def _brief(summary: dict) -> str:
+    if {"added", "changed", "removed"} <= set(summary):
+        return (f"v{summary.get('version_id')} +{len(summary['added'])} ~{len(summary['changed'])} "
+                f"-{len(summary['removed'])}")
+    return ", ".join(f"{k}={v}" for k, v in list(summary.items())[:4])
+
+
+def store_check(result, fmt: str, *, no_color: bool = False) -> None:
+    if fmt == "json":
+        _json(result.as_dict())
+        return
+    console = make_console(no_color=no_color)
+    status = Text("ok" if result.ok else "PROBLEM", style="green" if result.ok else "bold red")
+    console.print(Text.assemble("store ", result.path, ": ", status))
+    console.print(f"  schema version {result.schema_version} (this clawctl: {result.supported_version})")
+    console.print(f"  integrity_check: {'; '.join(result.integrity)}")
+    console.print("  " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
