@@ -105,8 +105,8 @@ def _flow(items: list[str] | tuple[str, ...]) -> str:
 
 
 class _Team:
-    __slots__ = ("index", "domain", "capabilities", "channels", "isolation", "data_access", "regions", "ids",
-                 "languages")
+    __slots__ = ("capabilities", "channels", "data_access", "domain", "ids", "index", "isolation", "languages",
+                 "regions")
 
     def __init__(self, index: int, size: int, rng: random.Random) -> None:
         self.index = index

@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gen_fleet  # noqa: E402  (bench/ is not a package)
+import gen_fleet  # bench/ is not a package: imported from this folder
 
 TARGET_RATIO = 8.0
 VERSION_BUDGET_S = 0.300
@@ -76,7 +76,7 @@ def run_timed(cmd: list[str], cwd: Path, check: bool = True) -> tuple[float, flo
     """(wall s, CPU s, process) for one run of ``cmd``; CPU is the child's user + sys time."""
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
     if check and proc.returncode != 0:
@@ -108,7 +108,7 @@ def _baseline_env(cjs: str) -> str:
     python = _script_python(cjs)
     if python is None:
         return "check-jsonschema (its Python not found: versions unknown)"
-    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else "check-jsonschema (versions unknown)"
 
 

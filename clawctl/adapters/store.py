@@ -124,16 +124,24 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """One logical batch: all of it is committed, or none of it."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One logical batch: all of it is committed, or none of it.
+
+        A store that cannot be written (a read-only file, a lock held past the busy timeout, a full disk)
+        is an :class:`InputError` (exit 3), not an internal error.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _unwritable(self.path, exc) from None
         try:
             yield self.db
-        except BaseException:
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
             if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
                 self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _is_condition(exc):
+                raise _fail(self.path, _explain(exc)) from None
             raise
-        else:
-            self.conn.execute("COMMIT")
 
     def schema_version(self) -> int:
         return _version(self.conn)
@@ -229,6 +237,18 @@ def _check_header(path: Path) -> None:
         raise _fail(path, "not a SQLite database (refusing to touch it)")
 
 
+_CONDITIONS = ("readonly", "read-only", "locked", "disk is full", "disk I/O error", "unable to open")
+
+
+def _is_condition(exc: sqlite3.Error) -> bool:
+    """A state of the store or its disk, as opposed to a bug in clawctl's SQL."""
+    return any(word in str(exc) for word in _CONDITIONS)
+
+
+def _unwritable(path: Path, exc: sqlite3.OperationalError) -> Exception:
+    return _fail(path, _explain(exc)) if _is_condition(exc) else exc
+
+
 def _explain(exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "readonly" in text or "read-only" in text:
@@ -237,6 +257,8 @@ def _explain(exc: sqlite3.DatabaseError) -> str:
         return "cannot be opened or created (is its folder writable?)"
     if "not a database" in text or "malformed" in text:
         return f"not a usable SQLite database ({text})"
+    if "locked" in text:
+        return f"busy: another process held its lock for over {BUSY_TIMEOUT_MS // 1000} s ({text})"
     return text
 
 
@@ -261,7 +283,8 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                 if version > current:
                     for statement in _statements(sql):
                         conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", (version,))
+                    conn.execute("INSERT INTO schema_version VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                                 (version,))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

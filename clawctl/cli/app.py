@@ -53,3 +53,11 @@ app.command("apply")(store_cmds.apply)
 app.add_typer(store_cmds.agents_app, name="agents")
 app.command("history")(store_cmds.history)
 app.add_typer(store_cmds.store_app, name="store")
+
+from clawctl.cli import agent_cmd  # noqa: E402
+
+app.add_typer(agent_cmd.agent_app, name="agent")
+
+from clawctl.cli import probe_cmd  # noqa: E402
+
+app.command("probe")(probe_cmd.probe)

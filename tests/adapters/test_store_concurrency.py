@@ -71,6 +71,27 @@ KILLED = textwrap.dedent("""
 """)
 
 
+# An opener: for each round, wait for that round's starting gun, then create-or-open the round's fresh store.
+OPENER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from clawctl.adapters.store import open_store
+    from clawctl.core.errors import ClawctlError
+
+    folder, rounds = Path(sys.argv[1]), int(sys.argv[2])
+    print("ready", flush=True)
+    for k in range(rounds):
+        go = folder / f"go{k}"
+        while not go.exists():
+            pass
+        try:
+            open_store(folder / f"round{k}.db").close()
+            print(f"opened {k}", flush=True)
+        except ClawctlError as err:
+            print(f"failed {k}: {err}", flush=True)
+""")
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")  # never the real home, even if a path were missing
@@ -168,3 +189,23 @@ def test_sigkill_in_the_middle_of_a_large_batch_leaves_all_or_nothing(tmp_path):
         with store.write() as tx:
             tx.execute("INSERT INTO runs (kind, started_at, status) VALUES ('sim', 'c', 'after')")
         assert store.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+
+
+def test_processes_creating_the_same_fresh_store_at_once_all_succeed(tmp_path):
+    """The first use races: several processes switch a new file to WAL and migrate it at the same moment."""
+    openers, rounds = 6, 25
+    procs = [_spawn(OPENER, [str(tmp_path), str(rounds)], tmp_path) for _ in range(openers)]
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        for proc in procs:
+            _expect_line(proc, "ready", deadline)
+        for k in range(rounds):
+            (tmp_path / f"go{k}").touch()
+            for proc in procs:
+                _expect_line(proc, f"opened {k}", deadline)
+    finally:
+        _kill_all(procs)
+    for k in range(rounds):
+        with open_store(tmp_path / f"round{k}.db") as store:
+            assert store.db.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+            assert store.integrity() == ["ok"]

@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from clawctl.core import schedule as sched
+from clawctl.core import service_time
 from clawctl.core.model.base import Section
 from clawctl.core.model.types import Duration, EnvName, Fraction, TimeZone, Url, zone
 
@@ -72,13 +73,21 @@ class ServiceTime(Section):
     p95: Duration | None = Field(None, gt=0)
     sigma: float | None = Field(None, gt=0)
 
+    @property
+    def dist(self) -> service_time.Distribution:
+        """The distribution to sample from (lognormal without p95 or sigma: sigma 1)."""
+        return service_time.make(self.distribution, self.mean, self.p95, self.sigma)
+
     @model_validator(mode="after")
     def _check(self) -> "ServiceTime":
         if self.distribution == "lognormal":
             if self.p95 is not None and self.sigma is not None:
                 raise PydanticCustomError("clawctl_range", "give `p95` or `sigma` for a lognormal, not both")
-            if self.p95 is not None and self.p95 <= self.mean:
-                raise PydanticCustomError("clawctl_range", "a lognormal's `p95` must be above its `mean`")
+            if self.p95 is not None:
+                try:
+                    service_time.lognormal_sigma_from_p95(self.mean, self.p95)
+                except ValueError as exc:
+                    raise PydanticCustomError("clawctl_range", str(exc).replace("p95", "`p95`")) from None
         elif self.p95 is not None or self.sigma is not None:
             article = "an" if self.distribution == "exponential" else "a"
             raise PydanticCustomError(

@@ -1,0 +1,155 @@
+"""What a probe saw, and the state it means (agent-api.md, "State mapping for any probe"). Pure.
+
+- ``ready``: readiness true.
+- ``degraded``: live but not ready (``failing`` says why).
+- ``starting`` / ``draining``: not ready because it is starting up or draining.
+- ``unsupported``: something answers, but not the contract (an HTML page, JSON without the keys,
+  a redirect, a body far too large). Never counted as healthy.
+- ``down``: refused, timed out, reset, TLS failure, or a 5xx other than a readiness 503.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+STATES = ("ready", "degraded", "starting", "draining", "unsupported", "down")
+_STARTING = {"startup", "startup-sidecars", "starting"}
+_DRAINING = {"gateway-draining", "draining"}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One HTTP exchange as the prober saw it: a status and body, or the transport error."""
+
+    status: int | None = None
+    content_type: str = ""
+    body: bytes = b""
+    error: str | None = None  # refused | timeout | reset | tls | too_large | ... with detail
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class Verdict:
+    state: str
+    detail: str = ""
+    failing: list[str] = field(default_factory=list)
+
+
+def _json_body(obs: Observation) -> dict | None:
+    if "json" not in obs.content_type.lower():
+        return None
+    try:
+        value = json.loads(obs.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def readiness(obs: Observation) -> Verdict:
+    """The state a `/readyz` answer (or failure) means."""
+    if obs.error is not None:
+        return Verdict("unsupported" if obs.error.startswith(("too_large", "redirect")) else "down", obs.error)
+    status = obs.status or 0
+    if 300 <= status < 400:
+        return Verdict("unsupported", f"HTTP {status} redirect; probes do not follow redirects")
+    if status >= 500 and status != 503:
+        return Verdict("down", f"HTTP {status}")
+    body = _json_body(obs)
+    if status not in (200, 503):
+        return Verdict("unsupported" if status < 500 else "down", f"HTTP {status} from the readiness probe")
+    if body is None:
+        kind = obs.content_type.split(";")[0] or "no content type"
+        if status == 503:
+            return Verdict("down", f"HTTP 503 with {kind}, not the readiness JSON")
+        return Verdict("unsupported", f"HTTP {status} with {kind}, not the readiness JSON")
+    if not isinstance(body.get("ready"), bool):
+        return Verdict("unsupported", "JSON without a boolean `ready`")
+    failing = [str(x) for x in body.get("failing") or [] if isinstance(x, (str, int))]
+    if body["ready"] and status == 200:
+        return Verdict("ready", "", failing)
+    if set(failing) & _DRAINING:
+        return Verdict("draining", ", ".join(failing), failing)
+    if set(failing) & _STARTING:
+        return Verdict("starting", ", ".join(failing), failing)
+    return Verdict("degraded", ", ".join(failing) or "not ready", failing)
+
+
+def startup(obs: Observation) -> Verdict | None:
+    """`/startupz` refines a not-ready agent: 503 with `starting` or `draining` (OpenClaw 2026.8+)."""
+    body = _json_body(obs) if obs.error is None else None
+    if body is None or not isinstance(body.get("status"), str):
+        return None
+    status = body["status"]
+    if status in ("starting", "draining"):
+        return Verdict(status, f"startup probe: {status}")
+    return None
+
+
+# Series the dashboard needs, found by scanning (research/metrics-anchors.md: 60-70x cheaper than parsing).
+CLAWCTL_SERIES = {
+    "active": b"clawctl_agent_active_conversations",
+    "max": b"clawctl_agent_max_conversations",
+    "rt_sum": b"clawctl_agent_response_time_seconds_sum",
+    "rt_count": b"clawctl_agent_response_time_seconds_count",
+    "ok": b'clawctl_agent_requests_total{outcome="ok"}',
+    "error": b'clawctl_agent_requests_total{outcome="error"}',
+    "rejected": b'clawctl_agent_requests_total{outcome="rejected"}',
+    "cpu": b"clawctl_agent_cpu_percent",
+    "memory": b"clawctl_agent_memory_percent",
+}
+OPENCLAW_SERIES = {
+    "run_sum": b"openclaw_run_duration_seconds_sum",
+    "run_count": b"openclaw_run_duration_seconds_count",
+}
+
+
+def scan_metrics(text: bytes, wanted: dict[str, bytes]) -> dict[str, float]:
+    """Values of the wanted series (unlabelled, or with exactly the labels given) in Prometheus text."""
+    out: dict[str, float] = {}
+    for key, name in wanted.items():
+        start = 0
+        while True:
+            i = text.find(name, start)
+            if i < 0:
+                break
+            start = i + len(name)
+            if i > 0 and text[i - 1:i] != b"\n":
+                continue  # inside another name or a comment
+            rest_end = text.find(b"\n", start)
+            rest = text[start: rest_end if rest_end >= 0 else len(text)]
+            if not rest.startswith((b" ", b"\t")):
+                continue  # a longer name, or labels we did not ask for
+            fields = rest.split()
+            try:
+                out[key] = float(fields[0])
+            except (IndexError, ValueError):
+                pass
+            break
+    return out
+
+
+@dataclass
+class AgentMetrics:
+    active_conversations: float | None = None
+    max_conversations: float | None = None
+    response_time_ms: float | None = None
+    error_rate: float | None = None  # percent of conversation requests that failed
+    cpu: float | None = None
+    memory: float | None = None
+    requests: float | None = None
+
+
+def metrics_from(values: dict[str, float]) -> AgentMetrics:
+    """Lifetime figures from one scrape (rates between scrapes are `top`'s job)."""
+    m = AgentMetrics(values.get("active"), values.get("max"), cpu=values.get("cpu"), memory=values.get("memory"))
+    count = values.get("rt_count") or values.get("run_count")
+    total = values.get("rt_sum") if values.get("rt_count") else values.get("run_sum")
+    if count and total is not None:
+        m.response_time_ms = total / count * 1000
+    ok, err, rej = values.get("ok"), values.get("error"), values.get("rejected")
+    if ok is not None or err is not None:
+        n = (ok or 0) + (err or 0) + (rej or 0)
+        m.requests = n
+        m.error_rate = (err or 0) / n * 100 if n else 0.0
+    return m

@@ -1,0 +1,82 @@
+"""`clawctl probe FLEET`: every agent's state, once. Endpoints come from the fleet file, or from the
+local lab (`clawctl lab up`) for agents the file gives none."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clawctl.adapters.prober import ProbeResult, Target, probe_once
+from clawctl.core.errors import ExitCode, UsageError
+from clawctl.core.fleet import Fleet
+from clawctl.core.registry import fleet_name
+
+
+@dataclass
+class ProbeReport:
+    fleet: str
+    at: float
+    results: list[ProbeResult]
+    notes: dict[str, str] = field(default_factory=dict)  # agent id -> why it was not probed as asked
+    sources: dict[str, str] = field(default_factory=dict)  # agent id -> "fleet" | "lab"
+
+    def summary(self) -> dict[str, int]:
+        return dict(Counter(r.verdict.state for r in self.results))
+
+    @property
+    def exit_code(self) -> ExitCode:
+        states = {r.verdict.state for r in self.results}
+        if "down" in states:
+            return ExitCode.UNREACHABLE
+        if states - {"ready"}:
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+
+
+def lab_endpoints(db: Path | None, fleet: Fleet) -> dict[str, str]:
+    """Endpoints of the fleet's agents running in the local lab (none when the store has no lab)."""
+    from clawctl.adapters.store import default_path, open_store
+
+    path = Path(db) if db is not None else default_path()
+    if not path.exists():
+        return {}
+    with open_store(path) as store:
+        rows = store.db.execute(
+            "SELECT l.agent_id, l.endpoint FROM lab_processes l JOIN fleets f ON f.id = l.fleet_id "
+            "WHERE f.name = ? AND l.stopped_at IS NULL ORDER BY l.id", [fleet_name(fleet)]).fetchall()
+    return {agent_id: endpoint for agent_id, endpoint in rows}
+
+
+def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[str, str], dict[str, str]]:
+    targets, notes, sources = [], {}, {}
+    for agent in fleet.agents.values():
+        endpoint = lab.get(agent.id) or agent.endpoint
+        if not endpoint:
+            notes[agent.id] = "no endpoint: set `endpoint` in the fleet file, or run `clawctl lab up`"
+            continue
+        sources[agent.id] = "lab" if agent.id in lab else "fleet"
+        token = None
+        if agent.auth is not None:
+            token = os.environ.get(agent.auth.token_env) or None
+            if token is None:
+                notes[agent.id] = f"token variable {agent.auth.token_env} is not set; probing without a token"
+        targets.append(Target(agent.id, endpoint.rstrip("/"), agent.endpoint_kind, token))
+    return targets, notes, sources
+
+
+def probe_fleet(path: str, db: Path | None = None, *, timeout: float = 1.0, concurrency: int = 200,
+                verify_tls: bool = True) -> ProbeReport:
+    from clawctl.services.agent_serve import load_fleet
+
+    if timeout <= 0:
+        raise UsageError("--timeout must be above 0")
+    fleet = load_fleet(path)
+    targets, notes, sources = targets_for(fleet, lab_endpoints(db, fleet))
+    if not targets:
+        raise UsageError(f"{path}: no agent has an endpoint to probe; set `endpoint`, or run `clawctl lab up {path}`")
+    at = time.time()
+    results = probe_once(targets, timeout=timeout, concurrency=concurrency, verify_tls=verify_tls)
+    return ProbeReport(fleet_name(fleet), at, results, notes, sources)
