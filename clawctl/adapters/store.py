@@ -191,7 +191,8 @@ def open_store(path: Path | None = None, *, create_parents: bool | None = None) 
         raise _fail(target, _explain(exc)) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _refuse_newer(conn, target)  # before anything writes: switching to WAL rewrites the file's header
+        if _refuse_newer(conn, target) == 0:  # before anything writes: switching to WAL rewrites the header
+            _refuse_foreign(conn, target)
         mode = _switch_to_wal(conn)
         if str(mode).lower() != "wal":
             raise _fail(target, f"cannot switch to WAL journal (got {mode}); is the folder writable?")
@@ -270,10 +271,22 @@ def _refuse_newer(conn: sqlite3.Connection, path: Path) -> int:
     return current
 
 
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """A SQLite file with tables but no clawctl schema belongs to another program: leave it alone."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    if tables and "schema_version" not in tables:  # (another clawctl may have just created it)
+        tables = tables[:3]
+        raise _fail(path, f"a SQLite database of another program (tables {', '.join(tables)}, no clawctl schema); "
+                    "refusing to touch it")
+
+
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     current = _refuse_newer(conn, path)
     if current == SCHEMA_VERSION:
         return
+    if current == 0:
+        _refuse_foreign(conn, path)
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = _refuse_newer(conn, path)  # another process may have migrated while we waited for the lock

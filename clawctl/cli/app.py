@@ -61,3 +61,7 @@ app.add_typer(agent_cmd.agent_app, name="agent")
 from clawctl.cli import probe_cmd  # noqa: E402
 
 app.command("probe")(probe_cmd.probe)
+
+from clawctl.cli import lab_cmd  # noqa: E402
+
+app.add_typer(lab_cmd.lab_app, name="lab")

@@ -31,9 +31,24 @@ _SCREEN_EXACT = (b"sk-", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_p
                  b"glpat-", b"eyJ")
 
 
+_KEY_TAIL = re.compile(rb"[\w-]*[\"']?[ \t]*:(?:[ \t]|$)", re.MULTILINE)
+
+
 def _may_hold_secret(text: bytes) -> bool:
+    """Whether a secret-like key (not `*_env`) or a credential-shaped value may be in ``text``."""
+    if any(w in text for w in _SCREEN_EXACT):
+        return True
     lower = text.lower()
-    return any(w in lower for w in _SCREEN_LOWER) or any(w in text for w in _SCREEN_EXACT)
+    for word in _SCREEN_LOWER:
+        i = lower.find(word)
+        while i >= 0:
+            m = _KEY_TAIL.match(lower, i + len(word))
+            if m is not None:
+                key_end = m.group(0).rstrip(b": \t\"'")
+                if not (lower[:i + len(word)] + key_end).endswith((b"_env", b"-env")):
+                    return True
+            i = lower.find(word, i + 1)
+    return False
 
 
 def _walk(value: object, path: Path, out: list[tuple[Path, str]]) -> None:

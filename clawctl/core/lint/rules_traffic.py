@@ -49,6 +49,14 @@ def unknown_algorithm(ctx: LintContext) -> Iterator[Finding]:
                           ("load_balancing_strategy", "algorithms", i, "name"))
 
 
+def _eligible(agent, entry) -> bool:
+    """Whether ``agent`` can ever serve request type ``entry`` (channel, capabilities, hours)."""
+    if entry.channel is not None and entry.channel not in agent.channels:
+        return False
+    caps = agent.capabilities
+    return all(c in caps for c in entry.capabilities) and agent.ever_available()
+
+
 @rule("T001", "mix-shares", Severity.ERROR, "The traffic mix's shares do not sum to 1.", """
     `traffic.mix` splits arrivals between request types; their `share`s must sum to 1.
 """)
@@ -73,6 +81,8 @@ def unservable_request(ctx: LintContext) -> Iterator[Finding]:
         return
     agents = list(ctx.fleet.agents.values())
     for i, entry in enumerate(traffic.mix):
+        if any(_eligible(a, entry) for a in agents):  # stops at the first agent that can serve it
+            continue
         by_channel = [a for a in agents if entry.channel is None or entry.channel in a.channels]
         by_caps = [a for a in by_channel if set(entry.capabilities) <= set(a.capabilities)]
         by_hours = [a for a in by_caps if a.ever_available()]
@@ -104,9 +114,15 @@ def unspoken_language(ctx: LintContext) -> Iterator[Finding]:
     for i, entry in enumerate(traffic.mix):
         if not entry.language:
             continue
-        eligible = [a for a in agents if (entry.channel is None or entry.channel in a.channels)
-                    and set(entry.capabilities) <= set(a.capabilities) and a.ever_available()]
-        if eligible and not any(entry.language in a.languages for a in eligible):  # none eligible: T002
+        speaks = False
+        eligible = False
+        for a in agents:
+            if _eligible(a, entry):
+                eligible = True
+                if entry.language in a.languages:
+                    speaks = True
+                    break
+        if eligible and not speaks:  # none eligible: T002 reports it
             yield finding("T003", f"no agent that can serve request type `{entry.name}` speaks `{entry.language}`, "
                           "its language", ctx.fleet.where("traffic"), ("traffic", "mix", i, "language"))
 

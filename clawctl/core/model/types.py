@@ -82,7 +82,14 @@ def _timezone(value: object) -> str:
     return value
 
 
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::(\d{1,5}))?(?:/[A-Za-z0-9._~/-]*)?")
+
+
 def _url(value: object) -> str:
+    if isinstance(value, str):
+        m = _PLAIN_URL.fullmatch(value)  # the common shape, without urlsplit's cost
+        if m and (m.group(1) is None or 0 < int(m.group(1)) < 65536):
+            return value.rstrip("/")
     if not isinstance(value, str):
         raise _custom("clawctl_url", "expected a URL such as `http://10.0.0.5:8080`")
     try:
