@@ -53,6 +53,7 @@ class AgentServer:
         self.host = "127.0.0.1"
         self.port = 0
         self._crash_task: asyncio.Task | None = None
+        self._stopping = False
         self._only = next(iter(agents.values())) if len(agents) == 1 and not many else None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -74,6 +75,13 @@ class AgentServer:
         return self.port
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._crash_task is not None and not self._crash_task.done():
+            self._crash_task.cancel()  # or its `finally` would listen again on a cleaned-up runner
+            try:
+                await self._crash_task
+            except asyncio.CancelledError:
+                pass
         if self.runner is not None:
             await self.runner.cleanup()
 
@@ -85,7 +93,7 @@ class AgentServer:
         try:
             await asyncio.sleep(lease)
         finally:
-            if self.runner is not None:
+            if self.runner is not None and not self._stopping:
                 self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True, backlog=1024)
                 await self.site.start()
 
@@ -108,6 +116,12 @@ class AgentServer:
         if path.startswith("/v1/") and not self._authorized(request):
             return _json(401, {"error": "missing or wrong bearer token"})
         fault = agent.current_fault(now)
+        if not admin and fault.mode == "crash":
+            # A crashed process answers nothing: drop the connection. Without this, keep-alive
+            # connections opened before the crash (and every request in --all mode) were answered.
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
         if not admin and fault.mode == "hang":
             await asyncio.sleep(max(0.0, fault.until - now))
         elif not admin and fault.mode == "slow" and fault.latency:

@@ -138,8 +138,9 @@ class Prober:
         metrics_task = (asyncio.ensure_future(self._get(base + metrics_path, target.token, METRICS_LIMIT))
                         if metrics_path else None)
         tasks = [t for t in (ready_task, metrics_task) if t is not None]
+        deadline = asyncio.get_running_loop().time() + self.timeout  # one total deadline, /startupz included
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout_at(deadline):
                 await asyncio.gather(*tasks)
         except TimeoutError:
             pass
@@ -162,14 +163,14 @@ class Prober:
             else:
                 result.metrics_error = f"timeout: no answer within {self.timeout:g}s"
         if verdict.state == "degraded" and target.kind == "openclaw":
-            refined = await self._startup(base, target)
+            refined = await self._startup(base, target, deadline)
             if refined is not None:
                 result.verdict = refined
         return result
 
-    async def _startup(self, base: str, target: Target) -> Verdict | None:
+    async def _startup(self, base: str, target: Target, deadline: float) -> Verdict | None:
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout_at(deadline):
                 return startup(await self._get(base + "/startupz", target.token, READY_LIMIT))
         except TimeoutError:
             return None

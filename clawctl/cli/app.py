@@ -65,3 +65,7 @@ app.command("probe")(probe_cmd.probe)
 from clawctl.cli import lab_cmd  # noqa: E402
 
 app.add_typer(lab_cmd.lab_app, name="lab")
+
+from clawctl.cli import simulate_cmd  # noqa: E402
+
+app.command("simulate")(simulate_cmd.simulate)

@@ -114,7 +114,13 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
     with open_store(db) as store:
         fleet_id = _fleet_id(store, name)
         result = LabResult(name)
-        running = {row[1]: row for row in _running(store, fleet_id) if _alive(row[2], row[3]) == "running"}
+        rows = _running(store, fleet_id)
+        running = {row[1]: row for row in rows if _alive(row[2], row[3]) == "running"}
+        stale = [row[0] for row in rows if running.get(row[1]) is not row]
+        if stale:  # agents that died since: close their records, or status would list them (exit 4) forever
+            with store.write():
+                for row_id in stale:
+                    store.db.execute("UPDATE lab_processes SET stopped_at = ? WHERE id = ?", [_now(), row_id])
         log_dir = store.path.parent / "lab" / name
         log_dir.mkdir(parents=True, exist_ok=True)
         result.log_dir = str(log_dir)

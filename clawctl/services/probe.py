@@ -53,11 +53,11 @@ def lab_endpoints(db: Path | None, fleet: Fleet) -> dict[str, str]:
 def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[str, str], dict[str, str]]:
     targets, notes, sources = [], {}, {}
     for agent in fleet.agents.values():
-        endpoint = lab.get(agent.id) or agent.endpoint
+        endpoint = agent.endpoint or lab.get(agent.id)  # the fleet file first; the lab fills the gaps
         if not endpoint:
             notes[agent.id] = "no endpoint: set `endpoint` in the fleet file, or run `clawctl lab up`"
             continue
-        sources[agent.id] = "lab" if agent.id in lab else "fleet"
+        sources[agent.id] = "fleet" if agent.endpoint else "lab"
         token = None
         if agent.auth is not None:
             token = os.environ.get(agent.auth.token_env) or None

@@ -1,0 +1,56 @@
+"""`clawctl simulate FLEET`: discrete-event simulation of the fleet's traffic under each strategy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from clawctl.cli.options import state
+from clawctl.cli.store_cmds import DataFormat, FormatOpt
+
+
+def simulate(
+    ctx: typer.Context,
+    fleet: Annotated[str, typer.Argument(help="The fleet file.")],
+    requests: Annotated[Optional[int], typer.Option(help="Arrivals to simulate.", show_default=False)] = None,
+    duration: Annotated[Optional[str], typer.Option(help="Simulated time instead, e.g. 8h.", show_default=False)]
+    = None,
+    strategy: Annotated[Optional[list[str]], typer.Option(help="Strategy (repeatable); default the fleet's.",
+                                                          show_default=False)] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Every strategy on the same arrivals.")] = False,
+    seed: Annotated[int, typer.Option(help="Same seed, same output.")] = 1,
+    fail: Annotated[Optional[list[str]], typer.Option("--fail", help="AGENT@TIME or REGION@TIME (repeatable).",
+                                                      show_default=False)] = None,
+    warmup: Annotated[float, typer.Option(help="Share of the run left out of wait figures.")] = 0.1,
+    agents: Annotated[bool, typer.Option("--agents", help="Also print per-agent figures.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write charts to FILE.html or FILE.png.",
+                                                   show_default=False)] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run in the store.")] = False,
+    output_format: FormatOpt = DataFormat.text,
+) -> int:
+    """Simulate the fleet's traffic: where it goes, who queues, how long customers wait."""
+    from clawctl.core.errors import UsageError
+    from clawctl.core.units import parse_duration
+    from clawctl.render import sim as render
+    from clawctl.render.progress import progress_bar
+    from clawctl.services.simulate import SimOptions
+    from clawctl.services.simulate import simulate as run
+
+    glob = state(ctx)
+    if report is not None and report.suffix.lower() not in (".html", ".png"):
+        raise UsageError(f"--report {report}: use a .html or .png file")
+    try:
+        seconds = parse_duration(duration) if duration is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    options = SimOptions(requests, seconds, strategy or (), compare, seed, fail or (), warmup)
+    with progress_bar(enabled=output_format == DataFormat.text, no_color=glob.no_color) as step:
+        result = run(fleet, options, glob.db, store=not no_store, progress=step)
+    if report is not None:
+        from clawctl.render.sim_report import write_report
+
+        write_report(result, report)
+    render.render(result, output_format.value, no_color=glob.no_color, agents=agents)
+    return 0

@@ -1,0 +1,152 @@
+"""Drive the kernel: draw arrivals in blocks from a seeded generator, run, and summarise (pure).
+
+Every strategy of a comparison sees the same arrivals, request types, customers and service-time
+variates (common random numbers): the seed fixes them, the strategy only decides where they go.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from clawctl.core.sim import layout as L
+from clawctl.core.sim.kernel import run_block
+from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec
+from clawctl.core.sim.stats import Outcome, summarise
+from clawctl.core.sim.structures import HIST_BINS
+
+BLOCK = 1 << 16
+POOL = 1 << 20  # waiting requests at most; beyond it arrivals count as rejected (overflow)
+SAMPLES = 300
+
+
+@dataclass
+class RunLength:
+    requests: int | None = None
+    duration: float | None = None
+
+    def horizon(self, spec: RunSpec) -> float:
+        if self.duration is not None:
+            return self.duration
+        return (self.requests or 0) / spec.mean_rate()
+
+
+class _State:
+    def __init__(self, spec: RunSpec, horizon: float) -> None:
+        n = len(spec.agent_ids)
+        maxcap = int(spec.cap.max())
+        self.ag = np.zeros((n, L.N_AG), dtype=np.int64)
+        self.ag[:, L.A_CAP] = spec.cap
+        self.ag[:, L.A_WEIGHT] = spec.weight
+        self.ag[:, L.A_AVAIL] = spec.avail0
+        self.ag[:, L.A_FREE] = spec.cap
+        self.ag[:, L.A_KIND] = spec.kind
+        self.agf = np.zeros((n, L.N_AGF))
+        self.agf[:, L.F_MEAN] = spec.mean
+        self.agf[:, L.F_MU] = spec.mu
+        self.agf[:, L.F_SIGMA] = spec.sigma
+        self.agf[:, L.F_PERF] = spec.perf
+        self.free = np.zeros((n, maxcap), dtype=np.int64)
+        for i, c in enumerate(spec.cap):  # each agent's free-slot stack holds 0..cap-1, slot 0 on top
+            self.free[i, :c] = np.arange(c - 1, -1, -1)
+        self.slot_i = np.zeros((n, maxcap, L.N_SI), dtype=np.int64)
+        self.slot_f = np.zeros((n, maxcap, L.N_SF))
+        pool = POOL if spec.qcap < 0 else int(min(POOL, spec.qcap * (n if spec.per_agent else 1) + 1))
+        self.cell_i = np.full((pool, L.N_CI), -1, dtype=np.int64)
+        self.cell_i[:, L.C_EPOCH] = 0
+        self.cell_f = np.zeros((pool, L.N_CF))
+        self.pool = np.arange(pool - 1, -1, -1, dtype=np.int64)
+        nq = n if spec.per_agent else 3 * len(spec.type_names)
+        self.qi = np.full((nq, 3), -1, dtype=np.int64)
+        self.qi[:, L.Q_LEN] = 0
+        heap = int(spec.cap.sum()) * 2 + pool + 16
+        self.heap_t = np.zeros(heap)
+        self.heap_i = np.zeros((heap, L.N_HI), dtype=np.int64)
+        self.last_agent = np.full(max(spec.customers, 1), -1, dtype=np.int64)
+        self.excluded = np.zeros(n, dtype=np.bool_)
+        self.cnt = np.zeros(L.N_CNT, dtype=np.int64)
+        self.cnt[L.POOL_FREE] = pool
+        self.fst = np.zeros(L.N_FST)
+        self.hw = np.zeros(HIST_BINS + 2, dtype=np.int64)
+        self.hs = np.zeros(HIST_BINS + 2, dtype=np.int64)
+        self.samp_t = np.linspace(0.0, horizon, SAMPLES + 1)[1:] if horizon > 0 else np.zeros(0)
+        self.samp_q = np.zeros(len(self.samp_t))
+        self.samp_busy = np.zeros(len(self.samp_t))
+        self.samp_agent = np.zeros((len(self.samp_t), n), dtype=np.int32)
+
+
+def _arrivals(spec: RunSpec, rng: np.random.Generator, t0: float, count: int) -> np.ndarray:
+    """The next ``count`` arrival times after ``t0`` (thinning of a Poisson process at the peak rate)."""
+    peak = spec.max_rate
+    if peak <= 0:
+        return np.full(count, math.inf)
+    out: list[np.ndarray] = []
+    have = 0
+    t = t0
+    while have < count:
+        k = max(count - have, 256)
+        cand = t + np.cumsum(rng.exponential(1.0 / peak, size=int(k * 1.2) + 8))
+        if spec.profile != "constant":
+            keep = rng.random(cand.shape[0]) * peak < spec.rate_at(cand)
+            t = cand[-1]
+            cand = cand[keep]
+        else:
+            t = cand[-1]
+        out.append(cand)
+        have += cand.shape[0]
+    return np.concatenate(out)[:count]
+
+
+def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warmup: float = 0.1,
+             progress: Callable[[float], None] | None = None) -> Outcome:
+    """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
+    code = STRATEGY_CODES[strategy]
+    horizon = length.horizon(spec)
+    st = _State(spec, horizon)
+    rng = np.random.default_rng(seed)
+    params = np.array([spec.qcap, spec.patience, spec.sla_wait, warmup * horizon, spec.detect])
+    weights4 = np.array(spec.scoring, dtype=float)
+    f_t = np.array([f.at for f in spec.failures for _ in f.agents], dtype=float)
+    f_agent = np.array([a for f in spec.failures for a in f.agents], dtype=np.int64)
+    cum = np.cumsum(spec.shares)
+    total = length.requests
+    done = 0
+    t0 = 0.0
+    nxt = _arrivals(spec, rng, t0, BLOCK)
+    while True:
+        block_t = nxt
+        m = block_t.shape[0]
+        if total is not None and done + m >= total:
+            block_t = block_t[: total - done]
+            m = block_t.shape[0]
+        if length.duration is not None:
+            block_t = block_t[block_t < length.duration]
+            m = block_t.shape[0]
+        types = np.searchsorted(cum, rng.random(BLOCK), side="right").clip(0, len(cum) - 1)[:m]
+        custs = (rng.integers(0, spec.customers, BLOCK) if spec.customers else np.full(BLOCK, -1))[:m]
+        e1 = rng.standard_exponential(BLOCK)[:m]
+        z = rng.standard_normal(BLOCK)[:m]
+        u1 = rng.random(BLOCK)[:m]
+        u2 = rng.random(BLOCK)[:m]
+        last = (total is not None and done + m >= total) or (length.duration is not None and m < nxt.shape[0]) \
+            or m == 0
+        if last:
+            t_limit = length.duration if length.duration is not None else (block_t[-1] if m else 0.0) * (1 + 1e-12)
+        else:
+            nxt = _arrivals(spec, rng, float(block_t[-1]), BLOCK)
+            t_limit = float(nxt[0])
+        run_block(block_t, types.astype(np.int64), custs.astype(np.int64), e1, z, u1, u2, t_limit, code,
+                  spec.per_agent, params, weights4, st.ag, st.agf, spec.elig, spec.cap_match, spec.t_prio,
+                  spec.bk_ptr, spec.bk_idx, spec.tr_t, spec.tr_agent, spec.tr_open, f_t, f_agent, st.qi, st.cell_i,
+                  st.cell_f, st.pool, st.slot_i, st.slot_f, st.free, st.heap_t, st.heap_i, st.last_agent,
+                  st.excluded, st.cnt, st.fst, st.hw, st.hs, st.samp_t, st.samp_q, st.samp_busy, st.samp_agent)
+        done += m
+        if progress is not None:
+            progress(min(1.0, done / total) if total else min(1.0, float(st.fst[L.NOW]) / max(horizon, 1e-9)))
+        if last:
+            end = float(t_limit)
+            break
+    return summarise(spec, strategy, st, end, warmup * horizon)

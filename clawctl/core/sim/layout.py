@@ -1,0 +1,28 @@
+"""Array layouts of the simulation state: the column constants every kernel module shares."""
+
+from __future__ import annotations
+
+# strategies
+RR, WRR, LEAST, P2C, RANDOM, SCORED, PRIORITY = 0, 1, 2, 3, 4, 5, 6
+# cnt[]: counters and pointers
+(ARRIVED, STARTED, SERVED, REJECTED, ABANDONED, LOST, TRANSFERRED, RETRIED, QUEUED, OVERFLOW, SLA_MET, MEASURED,
+ MEASURED_SOJ, RR_PTR, SAMPLE_I, TR_PTR, F_PTR, D_PTR, HEAP_N, POOL_FREE, BUSY_TOT, SLA_MISS, N_CNT) = range(23)
+# fst[]: float state
+NOW, WAIT_SUM, WAIT_SQ, SOJ_SUM, AREA_Q, AREA_SYS, LAST_T, N_FST = range(8)
+# ag[n, ...]: agent integers
+A_CAP, A_WEIGHT, A_BUSY, A_LOAD, A_AVAIL, A_FAILED, A_FREE, A_KIND, A_SERVED, A_CURW, N_AG = range(11)
+# agf[n, ...]: agent floats
+F_MEAN, F_MU, F_SIGMA, F_PERF, F_AREA, F_LAST, F_WAIT, N_AGF = range(8)
+# slot_i[n, cap, ...] and slot_f[n, cap, ...]: conversations in progress
+S_TYPE, S_CUST, S_EPOCH, S_OCC, N_SI = range(5)
+S_END, S_ARR, S_FROZEN, N_SF = range(4)
+# cell_i[C, ...] and cell_f[C, ...]: waiting requests
+C_TYPE, C_CUST, C_EPOCH, C_NEXT, C_PREV, C_OWNER, N_CI = range(7)
+C_ARR, C_E, C_Z, N_CF = range(4)
+# heap_i[H, ...]: kind, a, b, epoch (times in heap_t)
+H_KIND, H_A, H_B, H_EPOCH, N_HI = range(5)
+# qi[Q, ...]: head, tail, length
+Q_HEAD, Q_TAIL, Q_LEN = range(3)
+K_DEPART, K_ABANDON = 0, 1
+# params[]: floats
+P_QCAP, P_PATIENCE, P_SLA, P_WARM, P_DETECT, N_PARAMS = range(6)

@@ -1,0 +1,127 @@
+"""Kernel building blocks: log-binned histograms, the event heap, and pooled FIFO queues (numba)."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from clawctl.core.sim.layout import (
+    C_EPOCH,
+    C_NEXT,
+    C_OWNER,
+    C_PREV,
+    H_A,
+    H_B,
+    H_EPOCH,
+    H_KIND,
+    HEAP_N,
+    POOL_FREE,
+    Q_HEAD,
+    Q_LEN,
+    Q_TAIL,
+    QUEUED,
+)
+
+HIST_LO = 1e-4
+HIST_RATIO = 1.002
+HIST_BINS = 12_700  # HIST_LO * HIST_RATIO ** HIST_BINS ~ 1e7 s
+_LOG_RATIO = math.log(HIST_RATIO)
+
+
+@njit(cache=True)
+def _hist_add(hist, x):
+    if x <= 0.0:
+        hist[0] += 1
+    elif x < HIST_LO:
+        hist[1] += 1
+    else:
+        b = int(math.log(x / HIST_LO) / _LOG_RATIO) + 2
+        hist[min(b, hist.shape[0] - 1)] += 1
+
+
+# -- the event heap ------------------------------------------------------------------------------
+@njit(cache=True)
+def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch):
+    i = cnt[HEAP_N]
+    cnt[HEAP_N] = i + 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if heap_t[p] <= t:
+            break
+        heap_t[i] = heap_t[p]
+        heap_i[i, :] = heap_i[p, :]
+        i = p
+    heap_t[i] = t
+    heap_i[i, H_KIND] = kind
+    heap_i[i, H_A] = a
+    heap_i[i, H_B] = b
+    heap_i[i, H_EPOCH] = epoch
+
+
+@njit(cache=True)
+def _pop(heap_t, heap_i, cnt, out):
+    """Pop the earliest entry into out[kind, a, b, epoch]."""
+    out[:] = heap_i[0, :]
+    n = cnt[HEAP_N] - 1
+    cnt[HEAP_N] = n
+    t = heap_t[n]
+    k0, k1, k2, k3 = heap_i[n, 0], heap_i[n, 1], heap_i[n, 2], heap_i[n, 3]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and heap_t[c + 1] < heap_t[c]:
+            c += 1
+        if heap_t[c] >= t:
+            break
+        heap_t[i] = heap_t[c]
+        heap_i[i, :] = heap_i[c, :]
+        i = c
+    heap_t[i] = t
+    heap_i[i, 0] = k0
+    heap_i[i, 1] = k1
+    heap_i[i, 2] = k2
+    heap_i[i, 3] = k3
+
+
+# -- queues ------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _q_push(qi, cell_i, q, cell):
+    cell_i[cell, C_OWNER] = q
+    cell_i[cell, C_NEXT] = -1
+    tail = qi[q, Q_TAIL]
+    cell_i[cell, C_PREV] = tail
+    if tail >= 0:
+        cell_i[tail, C_NEXT] = cell
+    else:
+        qi[q, Q_HEAD] = cell
+    qi[q, Q_TAIL] = cell
+    qi[q, Q_LEN] += 1
+
+
+@njit(cache=True)
+def _q_remove(qi, cell_i, cell):
+    q = cell_i[cell, C_OWNER]
+    p = cell_i[cell, C_PREV]
+    n = cell_i[cell, C_NEXT]
+    if p >= 0:
+        cell_i[p, C_NEXT] = n
+    else:
+        qi[q, Q_HEAD] = n
+    if n >= 0:
+        cell_i[n, C_PREV] = p
+    else:
+        qi[q, Q_TAIL] = p
+    qi[q, Q_LEN] -= 1
+    cell_i[cell, C_OWNER] = -1
+    return q
+
+
+@njit(cache=True)
+def _release_cell(cell_i, pool, cnt, cell):
+    cell_i[cell, C_EPOCH] += 1
+    pool[cnt[POOL_FREE]] = cell
+    cnt[POOL_FREE] += 1
+    cnt[QUEUED] -= 1

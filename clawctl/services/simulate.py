@@ -1,0 +1,123 @@
+"""`clawctl simulate`: run the fleet's traffic through each strategy, summarise, store the run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from clawctl.core.errors import UsageError
+from clawctl.core.registry import fleet_name
+from clawctl.core.sim.engine import RunLength
+from clawctl.core.sim.engine import simulate as run_one
+from clawctl.core.sim.spec import ALL_STRATEGIES, DEFAULT_START, STRATEGY_CODES, build
+from clawctl.core.sim.stats import Outcome
+
+
+@dataclass
+class SimOptions:
+    requests: int | None = None
+    duration: float | None = None
+    strategies: Sequence[str] = ()
+    compare: bool = False
+    seed: int = 1
+    failures: Sequence[str] = ()
+    warmup: float = 0.1
+    start: datetime = DEFAULT_START
+
+
+@dataclass
+class SimReport:
+    fleet: str
+    seed: int
+    requests: int | None
+    duration: float | None
+    elapsed_s: float
+    results: list[Outcome] = field(default_factory=list)
+    run_id: int | None = None
+    agent_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"schema_version": 1, "fleet": self.fleet, "seed": self.seed, "requests": self.requests,
+                "duration": self.duration, "elapsed_s": round(self.elapsed_s, 3), "run_id": self.run_id,
+                "results": [r.as_dict() for r in self.results]}
+
+
+def _strategies(fleet, options: SimOptions) -> list[str]:
+    if options.compare:
+        return list(ALL_STRATEGIES)
+    if options.strategies:
+        for s in options.strategies:
+            if s not in STRATEGY_CODES:
+                from clawctl.core.suggest import did_you_mean
+
+                raise UsageError(f"--strategy {s}: unknown{did_you_mean(s, STRATEGY_CODES)}; "
+                                 f"one of {', '.join(ALL_STRATEGIES)}")
+        return list(dict.fromkeys(options.strategies))
+    return [fleet.load_balancing.strategy]
+
+
+def _length(fleet, options: SimOptions) -> RunLength:
+    if options.requests is not None and options.duration is not None:
+        raise UsageError("give --requests or --duration, not both")
+    if options.requests is not None:
+        if options.requests < 1:
+            raise UsageError("--requests must be at least 1")
+        return RunLength(requests=options.requests)
+    if options.duration is not None:
+        if options.duration <= 0:
+            raise UsageError("--duration must be above 0")
+        return RunLength(duration=options.duration)
+    traffic = fleet.traffic
+    if traffic is not None and traffic.requests:
+        return RunLength(requests=traffic.requests)
+    if traffic is not None and traffic.duration:
+        return RunLength(duration=traffic.duration)
+    return RunLength(requests=100_000)
+
+
+def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: bool = True,
+             progress: Callable[[str, float], None] | None = None) -> SimReport:
+    from clawctl.services.agent_serve import load_fleet
+
+    if not 0 <= options.warmup < 1:
+        raise UsageError("--warmup must be a share in [0, 1)")
+    fleet = load_fleet(path)
+    strategies = _strategies(fleet, options)
+    length = _length(fleet, options)
+    spec = build(fleet, horizon=1.0, start=options.start, failures=list(options.failures))
+    horizon = length.horizon(spec)
+    spec = build(fleet, horizon=horizon * 1.05 + 86400, start=options.start, failures=list(options.failures))
+    started = time.perf_counter()
+    report = SimReport(fleet_name(fleet), options.seed, length.requests, length.duration, 0.0,
+                       agent_ids=spec.agent_ids)
+    for strategy in strategies:
+        step = (lambda frac, s=strategy: progress(s, frac)) if progress else None
+        report.results.append(run_one(spec, strategy, length, options.seed, warmup=options.warmup, progress=step))
+    report.elapsed_s = time.perf_counter() - started
+    if store:
+        report.run_id = _record(report, db)
+    return report
+
+
+def _record(report: SimReport, db: Path | None) -> int:
+    from clawctl.adapters.store import open_store
+
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    summary = report.as_dict()
+    for r in summary["results"]:
+        r.pop("agents", None)  # per-agent rows go in events, one per strategy
+    with open_store(db) as store, store.write():
+        row = store.db.execute("SELECT id FROM fleets WHERE name = ?", [report.fleet]).fetchone()
+        fleet_id = row[0] if row else store.db.execute(
+            "INSERT INTO fleets (name, created_at) VALUES (?, ?)", [report.fleet, now]).lastrowid
+        run_id = store.db.execute(
+            "INSERT INTO runs (kind, fleet_id, started_at, finished_at, status, summary) VALUES (?,?,?,?,?,?)",
+            ["sim", fleet_id, now, now, "completed", json.dumps(summary)]).lastrowid
+        for r in report.results:
+            store.db.execute("INSERT INTO events (run_id, at, event, detail) VALUES (?, ?, ?, ?)",
+                             [run_id, now, f"agents:{r.strategy}", json.dumps(r.as_dict()["agents"])])
+    return run_id

@@ -1,0 +1,276 @@
+"""The reference agent's behaviour, pure: a seeded generator and explicit clock values, no sockets."""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+
+import pytest
+
+from clawctl.core.refagent import BUCKETS, AgentInfo, ApiError, ReferenceAgent, state_hash
+from clawctl.core.service_time import make
+
+STAMP = "2026-01-01T00:00:00.000Z"
+
+
+def agent(*, cap: int = 2, mean: float = 10.0, kind: str = "deterministic", seed: int = 7,
+          channels: list[str] | None = None, time_scale: float = 1.0) -> ReferenceAgent:
+    info = AgentInfo("a1", channels=channels if channels is not None else ["email", "sms"],
+                     max_concurrent_conversations=cap, service_time=make(kind, mean))
+    ref = ReferenceAgent(info, random.Random(seed), time_scale=time_scale)
+    ref.started = True
+    return ref
+
+
+def start(ref: ReferenceAgent, customer: str, now: float, **extra) -> tuple[dict, float]:
+    return ref.start_conversation({"customer_id": customer, "channel": "email", "type": "question", **extra},
+                                  now, f"t{now}")
+
+
+# ---------------------------------------------------------------------------------- capacity and expiry
+
+
+def test_capacity_429_at_max_concurrent_conversations():
+    ref = agent(cap=2)
+    start(ref, "c1", 0.0)
+    start(ref, "c2", 0.0)
+    with pytest.raises(ApiError) as err:
+        start(ref, "c3", 1.0)
+    assert err.value.status == 429
+    assert ref.counters.rejected == 1
+    assert len(ref.active) == 2
+
+
+def test_a_customer_mid_conversation_takes_no_new_slot():
+    ref = agent(cap=1)
+    first, _ = start(ref, "c1", 0.0)
+    again, service = start(ref, "c1", 1.0)
+    assert again == first and service == 0.0
+    assert len(ref.active) == 1
+
+
+def test_expiry_frees_slots_at_the_drawn_service_time():
+    ref = agent(cap=1, mean=10.0, time_scale=0.5)  # deterministic 10 s, scaled: 5 s
+    body, service = start(ref, "c1", 100.0)
+    assert service == pytest.approx(5.0)
+    assert ref.expire(104.9, "t") == []
+    with pytest.raises(ApiError) as err:
+        start(ref, "c2", 104.9)
+    assert err.value.status == 429
+    assert ref.expire(105.0, "t") == [body["session_id"]]
+    assert not ref.active
+    start(ref, "c2", 105.0)  # the slot is free again
+
+
+def test_service_times_are_drawn_from_the_distribution_with_the_seed():
+    drawn = []
+    for _ in range(2):
+        ref = agent(cap=100, kind="exponential", mean=90.0, seed=42, time_scale=0.01)
+        drawn.append([start(ref, f"c{i}", 0.0)[1] for i in range(20)])
+    assert drawn[0] == drawn[1]  # the same seed, the same service times
+    assert len(set(drawn[0])) == 20  # really drawn, not a constant
+    assert 0.1 < sum(drawn[0]) / 20 < 3.0  # around 90 s x 0.01
+
+
+def test_session_ids_come_from_the_seeded_generator():
+    ids = [start(agent(seed=3), "c1", 0.0)[0]["session_id"] for _ in range(2)]
+    assert ids[0] == ids[1]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", ids[0])
+
+
+def test_bad_requests():
+    ref = agent()
+    for body in ({}, {"customer_id": ""}, {"customer_id": 5}):
+        with pytest.raises(ApiError) as err:
+            ref.start_conversation(body, 0.0, STAMP)
+        assert err.value.status == 400
+    with pytest.raises(ApiError) as err:
+        start(ref, "c1", 0.0, channel="wechat")  # not one of the agent's channels
+    assert err.value.status == 400
+
+
+# ------------------------------------------------------------------------------------------- sessions
+
+
+def test_a_returning_customer_keeps_the_session_and_its_history_grows():
+    ref = agent(cap=1, mean=10.0)
+    first, _ = start(ref, "c1", 0.0)
+    sid = first["session_id"]
+    ref.expire(10.0, "end-1")
+    before = copy.deepcopy(ref.get_session(sid))
+    second, _ = start(ref, "c1", 20.0, type="billing")
+    assert second["session_id"] == sid
+    after = ref.get_session(sid)
+    assert after["history"][: len(before["history"])] == before["history"]
+    assert len(after["history"]) > len(before["history"])
+    events = [h["event"] for h in after["history"]]
+    assert events == ["conversation_started", "conversation_ended", "conversation_started"]
+    assert after["extracted_data"]["types"] == ["question", "billing"]
+    assert len(after["agent_interactions"]) == 2
+    assert [s["id"] for s in ref.list_sessions()["sessions"]] == [sid]
+
+
+def test_state_hash_is_stable_and_follows_the_history():
+    ref = agent()
+    sid = start(ref, "c1", 0.0)[0]["session_id"]
+    one, two = ref.get_session(sid), ref.get_session(sid)
+    assert one["state_hash"] == two["state_hash"]
+    assert one["state_hash"].startswith("sha256:")
+    assert state_hash(one) == one["state_hash"]  # recomputable by anyone from the context
+    assert state_hash({**one, "updated_at": "another time"}) == one["state_hash"]  # updated_at is not state
+    summary = ref.list_sessions()["sessions"][0]
+    assert set(summary) == {"id", "customer_id", "channel", "state_hash", "updated_at"}
+    assert summary["state_hash"] == one["state_hash"]
+    ref.expire(10.0, "end")  # history grows: the hash changes
+    assert ref.get_session(sid)["state_hash"] != one["state_hash"]
+
+
+def test_state_hash_does_not_depend_on_key_order():
+    ctx = {"id": "s", "customer_id": "c", "channel": None, "history": [{"b": 1, "a": 2}], "extracted_data": {},
+           "agent_interactions": []}
+    assert state_hash(ctx) == state_hash(dict(reversed(list(ctx.items()))))
+
+
+def test_get_unknown_session_is_404():
+    with pytest.raises(ApiError) as err:
+        agent().get_session("nope")
+    assert err.value.status == 404
+
+
+def test_import_is_idempotent_by_id_and_keeps_the_state_hash():
+    source = agent(seed=1)
+    sid = start(source, "c1", 0.0)[0]["session_id"]
+    source.expire(10.0, "end")
+    ctx = copy.deepcopy(source.get_session(sid))
+    target = agent(seed=2)
+    body = {"sessions": [ctx], "transfer": {"from": "a1", "reason": "drill"}}
+    first = target.import_sessions(copy.deepcopy(body), STAMP)
+    assert first == {"imported": [sid], "rejected": [], "transfer": {"from": "a1", "reason": "drill"}}
+    assert target.get_session(sid)["state_hash"] == ctx["state_hash"]
+    assert target.get_session(sid)["history"] == ctx["history"]
+    second = target.import_sessions(copy.deepcopy(body), STAMP)
+    assert second["imported"] == [sid] and second["rejected"] == []
+    assert len(target.list_sessions()["sessions"]) == 1
+    # The imported customer comes back to the new agent: the same session grows there.
+    again = start(target, "c1", 20.0)[0]
+    assert again["session_id"] == sid
+    assert target.get_session(sid)["history"][:2] == ctx["history"]
+
+
+def test_import_rejects_a_damaged_context():
+    source = agent()
+    sid = start(source, "c1", 0.0)[0]["session_id"]
+    ctx = copy.deepcopy(source.get_session(sid))
+    damaged = copy.deepcopy(ctx)
+    damaged["history"].append({"role": "customer", "event": "injected"})  # hash no longer matches
+    missing = {k: v for k, v in ctx.items() if k != "customer_id"}
+    target = agent(seed=9)
+    out = target.import_sessions({"sessions": [damaged, missing, "not an object"]}, STAMP)
+    assert out["imported"] == []
+    reasons = [r["reason"] for r in out["rejected"]]
+    assert "state_hash" in reasons[0]
+    assert reasons[1] == "missing customer_id"
+    assert reasons[2] == "not an object"
+    assert [r["id"] for r in out["rejected"]] == [sid, sid, None]
+    assert target.list_sessions() == {"sessions": []}
+    with pytest.raises(ApiError) as err:
+        target.import_sessions({"sessions": "nope"}, STAMP)
+    assert err.value.status == 400
+
+
+# ---------------------------------------------------------------------------------- faults and readiness
+
+
+def test_fault_lease_reverts_at_until():
+    ref = agent()
+    out = ref.set_fault({"mode": "slow", "latency": 0.2, "lease": 5}, 100.0)
+    assert out == {"mode": "slow", "latency": 0.2, "error_rate": 0.0, "lease": 5.0}
+    assert ref.current_fault(104.999).mode == "slow"
+    assert ref.current_fault(105.0).mode == "none"
+    assert ref.fault.mode == "none"  # reverted by itself, nothing was called but the clock
+
+
+def test_fault_defaults_and_validation():
+    ref = agent()
+    out = ref.set_fault({"mode": "error"}, 0.0)
+    assert out["error_rate"] == 1.0 and out["lease"] == 60.0
+    assert ref.current_fault(59.0).mode == "error" and ref.current_fault(60.0).mode == "none"
+    assert ref.set_fault({"mode": "none"}, 0.0)["lease"] == 0
+    for bad in ({"mode": "explode"}, {"mode": "slow", "latency": -1}, {"mode": "error", "error_rate": 2},
+                {"mode": "hang", "lease": 3601}, {"mode": "hang", "lease": "soon"}):
+        with pytest.raises(ApiError) as err:
+            ref.set_fault(bad, 0.0)
+        assert err.value.status == 400
+
+
+def test_readiness_bodies():
+    ref = agent()
+    ref.started = False
+    assert ref.readiness(0.0) == (503, {"ready": False, "failing": ["startup"]})
+    ref.started = True
+    assert ref.readiness(0.0) == (200, {"ready": True, "failing": []})
+    ref.draining = True
+    assert ref.readiness(0.0) == (503, {"ready": False, "failing": ["gateway-draining"]})
+    with pytest.raises(ApiError) as err:
+        start(ref, "c1", 0.0)
+    assert err.value.status == 503
+    ref.draining = False
+    ref.set_fault({"mode": "unready", "lease": 2}, 0.0)
+    assert ref.readiness(1.0) == (503, {"ready": False, "failing": ["fault-injected"]})
+    with pytest.raises(ApiError) as err:
+        start(ref, "c1", 1.0)
+    assert err.value.status == 503
+    assert ref.readiness(2.0) == (200, {"ready": True, "failing": []})
+    start(ref, "c1", 2.0)
+
+
+# ------------------------------------------------------------------------------------------- metrics
+
+
+def _series(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_metrics_text_series_and_histogram():
+    ref = agent(cap=3)
+    start(ref, "c1", 0.0)
+    start(ref, "c2", 0.0)
+    for seconds in (0.003, 0.02, 0.02, 0.7, 30.0):
+        ref.counters.observe(seconds)
+    ref.counters.ok, ref.counters.error, ref.counters.rejected = 3, 1, 1
+    text = ref.metrics_text(12.5, 0.25)
+    assert text.endswith("\n")
+    s = _series(text)
+    assert s["clawctl_agent_active_conversations"] == 2
+    assert s["clawctl_agent_max_conversations"] == 3
+    assert s['clawctl_agent_requests_total{outcome="ok"}'] == 3
+    assert s['clawctl_agent_requests_total{outcome="error"}'] == 1
+    assert s['clawctl_agent_requests_total{outcome="rejected"}'] == 1
+    assert s["clawctl_agent_cpu_percent"] == 12.5
+    assert s["clawctl_agent_memory_percent"] == 0.25
+    for name in ("active_conversations", "max_conversations", "response_time_seconds", "requests_total",
+                 "cpu_percent", "memory_percent"):
+        assert f"# TYPE clawctl_agent_{name} " in text
+    assert "# TYPE clawctl_agent_response_time_seconds histogram" in text
+    buckets = [s[f'clawctl_agent_response_time_seconds_bucket{{le="{b}"}}'] for b in BUCKETS]
+    assert buckets == sorted(buckets)  # cumulative
+    assert s['clawctl_agent_response_time_seconds_bucket{le="0.005"}'] == 1
+    assert s['clawctl_agent_response_time_seconds_bucket{le="0.025"}'] == 3
+    assert s['clawctl_agent_response_time_seconds_bucket{le="1.0"}'] == 4
+    assert s['clawctl_agent_response_time_seconds_bucket{le="10.0"}'] == 4
+    assert s['clawctl_agent_response_time_seconds_bucket{le="+Inf"}'] == 5
+    assert s["clawctl_agent_response_time_seconds_count"] == 5
+    assert s["clawctl_agent_response_time_seconds_sum"] == pytest.approx(30.743)
+
+
+def test_metrics_text_of_a_fresh_agent():
+    s = _series(agent().metrics_text(0.0, 0.0))
+    assert s['clawctl_agent_response_time_seconds_bucket{le="+Inf"}'] == 0
+    assert s["clawctl_agent_response_time_seconds_count"] == 0
+    assert s["clawctl_agent_active_conversations"] == 0
