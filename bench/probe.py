@@ -258,11 +258,22 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def cpu_pressure() -> str:
+    """The kernel's CPU pressure (PSI): the share of time runnable tasks waited for a CPU, if available."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return "n/a"
+    fields = dict(f.split("=") for f in line.split()[1:] if "=" in f)
+    return f"{fields.get('avg10', '?')}% (10 s), {fields.get('avg60', '?')}% (60 s)"
+
+
 def print_machine(client_cores: set[int] | None, server_cores: set[int] | None) -> None:
     print(f"machine: {platform.machine()}, nproc {os.cpu_count()}, {platform.system()} {platform.release()}")
     print(f"python:  {platform.python_version()} ({sys.executable})")
     if hasattr(os, "getloadavg"):
         print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"CPU pressure (time some task waited for a CPU): {cpu_pressure()}")
     print(f"clawctl {_version('clawctl')}, aiohttp {_version('aiohttp')}, yarl {_version('yarl')}, "
           f"multidict {_version('multidict')}; event loop: asyncio (no uvloop)")
     if client_cores is not None:
@@ -274,13 +285,13 @@ def print_machine(client_cores: set[int] | None, server_cores: set[int] | None) 
 def report(timings: list[Timing], cycles: int, agents: int) -> float:
     ours, base = timings
     print(f"\n{agents:,} agents, 2 requests each ({2 * agents:,} per cycle); medians of {cycles} cycles\n")
-    head = (f"{'client':<10} {'wall s/cycle':>13} {'client CPU s':>13} {'server CPU s':>13} "
+    head = (f"{'client':<10} {'wall s/cycle':>13} {'(min)':>7} {'client CPU s':>13} {'server CPU s':>13} "
             f"{'req/s':>8} {'client CPU ms/req':>18}")
     print(head)
     print("-" * len(head))
     for t in timings:
-        print(f"{t.name:<10} {t.wall:>13.3f} {t.cpu:>13.3f} {t.server_cpu:>13.3f} {2 * agents / t.wall:>8,.0f} "
-              f"{t.cpu / (2 * agents) * 1000:>18.3f}")
+        print(f"{t.name:<10} {t.wall:>13.3f} {min(t.walls):>7.3f} {t.cpu:>13.3f} {t.server_cpu:>13.3f} "
+              f"{2 * agents / t.wall:>8,.0f} {t.cpu / (2 * agents) * 1000:>18.3f}")
     print("(client CPU: this process; server CPU: the server process, per cycle. Server CPU close to the "
           "wall time means the server is saturated.)")
     print(f"\nratio (clawctl / baseline, wall): {ours.wall / base.wall:.2f}x")
@@ -288,6 +299,11 @@ def report(timings: list[Timing], cycles: int, agents: int) -> float:
     busy = max(t.server_cpu / t.wall for t in timings)
     print(f"server busy: {busy:.0%} of the wall time at most"
           f"{' (saturated: the server sets the pace)' if busy > 0.85 else ''}")
+    slack = max(t.wall / max(t.cpu, t.server_cpu) for t in timings)
+    if slack > 1.3:
+        print(f"note: wall time is up to {slack:.1f}x the busier process's CPU time: both processes waited for a "
+              "CPU, so the machine is busy with other work and wall times are inflated (CPU pressure: "
+              f"{cpu_pressure()}). Rerun on a quiet machine; the CPU times are the steadier figures.")
     return ours.wall
 
 

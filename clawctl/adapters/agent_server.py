@@ -179,6 +179,8 @@ class AgentServer:
         if path == "/v1/admin/fault" and method == "POST":
             body = await self._body(request)
             result = agent.set_fault(body, now)
+            if self._crash_task is not None and not self._crash_task.done():
+                self._crash_task.cancel()  # a new fault (sent on a kept-alive connection) ends the crash
             if result["mode"] == "crash" and not self.many:
                 self._crash_task = asyncio.get_running_loop().create_task(self._crash(result["lease"]))
             return _json(200, result)
@@ -197,7 +199,14 @@ class AgentServer:
             if fault.mode == "error" and agent.rng.random() < fault.error_rate:
                 agent.counters.error += 1
                 raise ApiError(500, "injected error")
-            body, service = agent.start_conversation(await self._body(request), now, _stamp())
+            try:
+                body, service = agent.start_conversation(await self._body(request), now, _stamp())
+            except ApiError as err:  # 429 is counted as rejected by the agent itself
+                if err.status == 503:
+                    agent.counters.rejected += 1
+                elif err.status != 429:
+                    agent.counters.error += 1
+                raise
             agent.counters.ok += 1
             if service > 0:
                 loop = asyncio.get_running_loop()

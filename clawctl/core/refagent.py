@@ -128,7 +128,7 @@ class ReferenceAgent:
             lease = float(body.get("lease", 60) or 0)
         except (TypeError, ValueError):
             raise ApiError(400, "latency, error_rate and lease are numbers (seconds, share, seconds)") from None
-        if not (0 <= error_rate <= 1) or latency < 0 or not (0 < lease <= 3600):
+        if not (0 <= error_rate <= 1) or latency < 0 or (mode != "none" and not (0 < lease <= 3600)):
             raise ApiError(400, "error_rate in 0..1, latency >= 0, lease in (0, 3600] seconds")
         self.fault = Fault(mode, latency, error_rate, now + lease) if mode != "none" else Fault()
         return {"mode": self.fault.mode, "latency": latency, "error_rate": error_rate,
@@ -271,8 +271,9 @@ def _invalid_context(item: object) -> str | None:
     for key in ("id", "customer_id", "state_hash"):
         if not isinstance(item.get(key), str) or not item.get(key):
             return f"missing {key}"
-    if not isinstance(item.get("history", []), list):
-        return "history must be a list"
+    for key, kind in (("history", list), ("extracted_data", dict), ("agent_interactions", list)):
+        if not isinstance(item.get(key), kind):
+            return f"{key} must be a {'list' if kind is list else 'mapping'} (a whole session context is required)"
     if state_hash(item) != item["state_hash"]:
         return "state_hash does not match the context (damaged in transfer?)"
     return None

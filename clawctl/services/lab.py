@@ -27,7 +27,7 @@ from clawctl.core.registry import fleet_name
 
 READY_DEADLINE = 30.0
 STOP_GRACE = 5.0
-_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
 
 
 def _now() -> str:
@@ -82,13 +82,24 @@ def _alive(pid: int, proc_start: str) -> str:
         return "running"
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _port_for(endpoint: str | None) -> int:
     """The fleet's port when its endpoint is on loopback (so the lab matches the file), else any free one."""
     if not endpoint:
         return 0
     parts = urlsplit(endpoint)
     host = parts.hostname or ""
-    if parts.scheme == "http" and host.startswith(_LOOPBACK) and parts.port and not parts.path.strip("/"):
+    if parts.scheme == "http" and _is_loopback(host) and parts.port and not parts.path.strip("/"):
         return parts.port
     return 0
 
@@ -228,6 +239,50 @@ def _stop_process(pid: int, proc_start: str | None) -> str:
         return "exited"
 
 
+def _stop_all(rows: list[tuple]) -> dict[int, str]:
+    """`_stop_process` for many at once: SIGTERM them all, then one grace period for all, not one each.
+
+    A process counts as gone once it has exited (a zombie too: its reaper is not us, and may be slow).
+    """
+    outcomes: dict[int, str] = {}
+    signalled: dict[int, psutil.Process] = {}
+    for row_id, pid, proc_start in rows:
+        try:
+            proc = psutil.Process(pid)
+            if f"{proc.create_time():.3f}" != proc_start:
+                outcomes[row_id] = "replaced"
+            elif proc.status() == psutil.STATUS_ZOMBIE:
+                outcomes[row_id] = "exited"
+            else:
+                proc.send_signal(signal.SIGTERM)
+                signalled[row_id] = proc
+        except psutil.NoSuchProcess:
+            outcomes[row_id] = "exited"
+    for sig in (None, signal.SIGKILL):
+        alive = [p for p in signalled.values() if not _gone(p)]
+        if sig is not None:
+            for proc in alive:
+                try:
+                    proc.send_signal(sig)
+                except psutil.NoSuchProcess:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+            alive = [p for p in alive if not _gone(p)]
+        if not alive:
+            break
+    outcomes.update({row_id: "stopped" for row_id in signalled})
+    return outcomes
+
+
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _describe(store: Store, fleet_id: int | None) -> list[LabAgent]:
     return [LabAgent(row[1], row[2], row[4], _alive(row[2], row[3]), row[5], fleet=row[6])
             for row in _running(store, fleet_id)]
@@ -262,7 +317,7 @@ def down(db: Path | None = None, fleet: str | None = None) -> LabResult:
         fleet_id = _fleet_filter(store, fleet)
         result = LabResult(fleet or "")
         rows = _running(store, fleet_id)
-        outcomes = {row[0]: _stop_process(row[2], row[3]) for row in rows}
+        outcomes = _stop_all([(row[0], row[2], row[3]) for row in rows])
         with store.write():
             for row in rows:
                 store.db.execute("UPDATE lab_processes SET stopped_at = ? WHERE id = ?", [_now(), row[0]])

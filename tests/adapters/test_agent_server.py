@@ -292,6 +292,28 @@ def test_crash_refuses_connections_then_comes_back_by_itself(serve, http):
     assert talk(http, base, "after-crash").status_code == 201
 
 
+def test_a_new_fault_replaces_a_crash(serve, http):
+    """Admin routes are never faulted: on a connection kept from before, `none` ends a crash early."""
+    base = serve()
+    assert http.get(base + "/readyz").status_code == 200
+    r = http.post(base + "/v1/admin/fault", json={"mode": "crash", "lease": 30})
+    assert r.status_code == 200
+    wait_until(lambda: _refused(base), limit=1.0, step=0.01)
+    assert http.post(base + "/v1/admin/fault", json={"mode": "none", "lease": 0}).json()["mode"] == "none"
+    wait_until(lambda: not _refused(base), limit=2.0, step=0.02)
+    assert fresh("GET", base + "/readyz").status_code == 200
+
+
+def _refused(base: str) -> bool:
+    try:
+        fresh("GET", base + "/readyz", timeout=0.5)
+    except httpx.ConnectError:
+        return True
+    except httpx.TransportError:
+        return False
+    return False
+
+
 def test_hang_holds_requests_for_the_lease_but_admin_routes_answer(serve, http):
     base = serve()
     t0 = _fault(http, base, mode="hang")

@@ -197,6 +197,7 @@ def test_fault_defaults_and_validation():
     assert out["error_rate"] == 1.0 and out["lease"] == 60.0
     assert ref.current_fault(59.0).mode == "error" and ref.current_fault(60.0).mode == "none"
     assert ref.set_fault({"mode": "none"}, 0.0)["lease"] == 0
+    assert ref.set_fault({"mode": "none", "lease": 0}, 0.0)["mode"] == "none"  # no lease needed to end a fault
     for bad in ({"mode": "explode"}, {"mode": "slow", "latency": -1}, {"mode": "error", "error_rate": 2},
                 {"mode": "hang", "lease": 3601}, {"mode": "hang", "lease": "soon"}):
         with pytest.raises(ApiError) as err:

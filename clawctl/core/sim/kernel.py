@@ -24,6 +24,7 @@ from clawctl.core.sim.layout import (
     A_KIND,
     A_LOAD,
     A_SERVED,
+    A_WEIGHT,
     ABANDONED,
     AREA_Q,
     AREA_SYS,
@@ -41,6 +42,7 @@ from clawctl.core.sim.layout import (
     F_LAST,
     F_MEAN,
     F_MU,
+    F_NWAIT,
     F_PTR,
     F_SIGMA,
     F_WAIT,
@@ -107,7 +109,7 @@ def _area(ag, agf, i, t):
 
 @njit(cache=True)
 def _start(i, t, arr_t, k, cust, e1, z, service, ag, agf, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
-           params, last_agent, record):
+           params, last_agent, record, cell_i):
     """Put a request on agent i at time t. ``service`` < 0 draws it from the agent's distribution."""
     _area(ag, agf, i, t)
     top = ag[i, A_FREE] - 1
@@ -142,9 +144,10 @@ def _start(i, t, arr_t, k, cust, e1, z, service, ag, agf, slot_i, slot_f, free, 
             fst[WAIT_SQ] += wait * wait
             _hist_add(hw, wait)
             agf[i, F_WAIT] += wait
+            agf[i, F_NWAIT] += 1.0
     if cust >= 0:
         last_agent[cust] = i
-    _push(heap_t, heap_i, cnt, t + service, K_DEPART, i, s, slot_i[i, s, S_EPOCH])
+    _push(heap_t, heap_i, cnt, t + service, K_DEPART, i, s, slot_i[i, s, S_EPOCH], slot_i, cell_i)
 
 
 @njit(cache=True)
@@ -164,7 +167,8 @@ def _free_slot(i, s, t, ag, agf, slot_i, free, cnt):
 def _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, pool, slot_i, slot_f, free,
           heap_t, heap_i, cnt, fst, hw, params, last_agent):
     """Give agent i waiting work while it has free slots, is available and up."""
-    while ag[i, A_BUSY] < ag[i, A_CAP] and ag[i, A_AVAIL] == 1 and ag[i, A_FAILED] == 0:
+    # a drained agent (weight 0) takes no new work: it is never routed to, so it must not pull either
+    while ag[i, A_BUSY] < ag[i, A_CAP] and ag[i, A_AVAIL] == 1 and ag[i, A_FAILED] == 0 and ag[i, A_WEIGHT] > 0:
         cell = -1
         if per_agent:
             cell = qi[i, Q_HEAD]
@@ -195,7 +199,7 @@ def _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, 
         z = cell_f[cell, C_Z]
         _release_cell(cell_i, pool, cnt, cell)
         _start(i, t, arr_t, k, cust, e1, z, -1.0, ag, agf, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
-               params, last_agent, True)
+               params, last_agent, True, cell_i)
 
 
 # -- arrivals ------------------------------------------------------------------------------------------
@@ -223,7 +227,7 @@ def _arrive(t, arr_t, k, cust, e1, z, u1, u2, strategy, per_agent, ag, agf, elig
             excluded[j] = False
     if i >= 0 and ag[i, A_BUSY] < ag[i, A_CAP] and ag[i, A_AVAIL] == 1:
         _start(i, t, arr_t, k, cust, e1, z, -1.0, ag, agf, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
-               params, last_agent, True)
+               params, last_agent, True, cell_i)
         return
     qcap = params[P_QCAP]
     if per_agent:
@@ -253,7 +257,8 @@ def _arrive(t, arr_t, k, cust, e1, z, u1, u2, strategy, per_agent, ag, agf, elig
     cnt[QUEUED] += 1
     patience = params[P_PATIENCE]
     if patience < math.inf:
-        _push(heap_t, heap_i, cnt, arr_t + patience, K_ABANDON, cell, 0, cell_i[cell, C_EPOCH])
+        _push(heap_t, heap_i, cnt, arr_t + patience, K_ABANDON, cell, 0, cell_i[cell, C_EPOCH], slot_i,
+              cell_i)
 
 
 # -- failures --------------------------------------------------------------------------------------------
@@ -269,7 +274,7 @@ def _freeze(i, t, ag, slot_i, slot_f):
 
 @njit(cache=True)
 def _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params,
-               last_agent):
+               last_agent, cell_i):
     """Detected: move each frozen conversation to the first backup that can take it, or lose it."""
     ag[i, A_FAILED] = 2
     for s in range(ag[i, A_CAP]):
@@ -285,7 +290,7 @@ def _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t
             j = bk_idx[p]
             if ag[j, A_FAILED] == 0 and ag[j, A_AVAIL] == 1 and elig[k, j] and ag[j, A_BUSY] < ag[j, A_CAP]:
                 _start(j, t, arr_t, k, cust, 0.0, 0.0, max(remaining, 0.0), ag, agf, slot_i, slot_f, free, heap_t,
-                       heap_i, cnt, fst, hw, params, last_agent, False)
+                       heap_i, cnt, fst, hw, params, last_agent, False, cell_i)
                 cnt[TRANSFERRED] += 1
                 moved = True
                 break
@@ -397,7 +402,7 @@ def run_block(a_t, a_type, a_cust, a_e, a_z, a_u1, a_u2, t_limit, strategy, per_
             i = f_agent[p]
             if ag[i, A_FAILED] == 1:
                 _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
-                           params, last_agent)
+                           params, last_agent, cell_i)
                 _requeue(i, t, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, cell_i, cell_f, pool,
                          slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params, last_agent, weights4, excluded)
         else:

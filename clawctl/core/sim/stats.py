@@ -116,7 +116,7 @@ def summarise(spec, strategy: str, st, end: float, warm_t: float) -> Outcome:
     caps = ag[:, L.A_CAP].astype(float)
     span = max(end, 1e-12)
     agents = [AgentOutcome(spec.agent_ids[i], int(ag[i, L.A_SERVED]), float(areas[i] / (caps[i] * span)),
-                           float(agf[i, L.F_WAIT] / ag[i, L.A_SERVED]) if ag[i, L.A_SERVED] else None,
+                           float(agf[i, L.F_WAIT] / agf[i, L.F_NWAIT]) if agf[i, L.F_NWAIT] else None,
                            int(ag[i, L.A_BUSY])) for i in range(len(spec.agent_ids))]
     measured = int(cnt[L.MEASURED])
     waited = int(st.hw[1:].sum())

@@ -16,11 +16,13 @@ from clawctl.core.sim.layout import (
     H_EPOCH,
     H_KIND,
     HEAP_N,
+    K_DEPART,
     POOL_FREE,
     Q_HEAD,
     Q_LEN,
     Q_TAIL,
     QUEUED,
+    S_EPOCH,
 )
 
 HIST_LO = 1e-4
@@ -42,7 +44,58 @@ def _hist_add(hist, x):
 
 # -- the event heap ------------------------------------------------------------------------------
 @njit(cache=True)
-def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch):
+def _sift_down(heap_t, heap_i, n, i):
+    t = heap_t[i]
+    k0, k1, k2, k3 = heap_i[i, 0], heap_i[i, 1], heap_i[i, 2], heap_i[i, 3]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and heap_t[c + 1] < heap_t[c]:
+            c += 1
+        if heap_t[c] >= t:
+            break
+        heap_t[i] = heap_t[c]
+        heap_i[i, :] = heap_i[c, :]
+        i = c
+    heap_t[i] = t
+    heap_i[i, 0] = k0
+    heap_i[i, 1] = k1
+    heap_i[i, 2] = k2
+    heap_i[i, 3] = k3
+
+
+@njit(cache=True)
+def _compact(heap_t, heap_i, cnt, slot_i, cell_i):
+    """Drop stale entries and restore the heap order (called when the heap is full).
+
+    Stale: a departure whose slot was freed or frozen since (epoch moved on), an abandonment whose
+    request already left its queue (served or moved). An abandonment stays in the heap until its
+    patience runs out even when the request is served first, so without this a bounded queue with
+    patience overflows its heap. Live entries are at most one per busy slot and one per waiting
+    request, which the engine's heap size always exceeds.
+    """
+    n = cnt[HEAP_N]
+    m = 0
+    for j in range(n):
+        a = heap_i[j, H_A]
+        if heap_i[j, H_KIND] == K_DEPART:
+            live = slot_i[a, heap_i[j, H_B], S_EPOCH] == heap_i[j, H_EPOCH]
+        else:
+            live = cell_i[a, C_EPOCH] == heap_i[j, H_EPOCH] and cell_i[a, C_OWNER] >= 0
+        if live:
+            heap_t[m] = heap_t[j]
+            heap_i[m, :] = heap_i[j, :]
+            m += 1
+    cnt[HEAP_N] = m
+    for i in range(m // 2 - 1, -1, -1):
+        _sift_down(heap_t, heap_i, m, i)
+
+
+@njit(cache=True)
+def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch, slot_i, cell_i):
+    if cnt[HEAP_N] >= heap_t.shape[0]:
+        _compact(heap_t, heap_i, cnt, slot_i, cell_i)
     i = cnt[HEAP_N]
     cnt[HEAP_N] = i + 1
     while i > 0:
