@@ -1,0 +1,206 @@
+"""`clawctl simulate --report`: one tall PNG or a self-contained HTML page, written whole or not at all."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clawctl.cli.main import main
+from clawctl.core.errors import ExitCode, InputError, UsageError
+from clawctl.core.sim.structures import HIST_BINS, HIST_LO, HIST_RATIO
+from clawctl.render import sim_report
+from clawctl.render.sim_report import write_report
+from clawctl.services.simulate import SimOptions, simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "multi-region.yaml"
+STRATEGIES = ("least_conn", "p2c", "round_robin")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Three small agents at about 90% load with a bounded queue and patient customers: people wait, some leave.
+BUSY_FLEET = """\
+metadata: {name: tiny-busy-fleet}
+defaults:
+  service_time: {distribution: exponential, mean: 60s}
+agents:
+  alpha: {max_concurrent_conversations: 3, weight: 2, backups: [beta]}
+  beta: {max_concurrent_conversations: 2, backups: [gamma]}
+  gamma: {max_concurrent_conversations: 2, service_time: {distribution: lognormal, mean: 60s, p95: 150s}}
+traffic:
+  arrivals: {rate: 6/min}
+  queue: {capacity: 40, patience: 10m}
+  sla: {wait: 30s}
+"""
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    fleet = tmp_path_factory.mktemp("fleet") / "busy.yaml"
+    fleet.write_text(BUSY_FLEET)
+    options = SimOptions(requests=3000, strategies=STRATEGIES, failures=["beta@2h"])
+    return simulate(str(fleet), options, store=False)
+
+
+@pytest.fixture(scope="module")
+def idle():
+    """The example fleet at its own light load: nobody waits."""
+    return simulate(str(EXAMPLE), SimOptions(requests=2000, strategies=("least_conn", "scored")), store=False)
+
+
+def _page(report, tmp_path: Path) -> str:
+    path = tmp_path / "report.html"
+    write_report(report, path)
+    return path.read_text(encoding="utf-8")
+
+
+# -- PNG ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["busy", "idle"])
+def test_png_is_one_tall_readable_image(which, request, tmp_path):
+    report = request.getfixturevalue(which)
+    path = tmp_path / "report.png"
+    write_report(report, path)
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    with Image.open(path) as image:
+        width, height = image.size
+    assert 1200 <= width <= 2000  # ~14 inches at ~110 dpi
+    assert height > width  # one tall page
+    assert 50_000 < len(data) < 5_000_000
+    assert [p.name for p in tmp_path.iterdir()] == ["report.png"]
+
+
+def test_png_survives_dollar_signs_and_markup_in_names(busy, tmp_path):
+    """Fleet names are free text: no mathtext, no markup interpretation."""
+    report = dataclasses.replace(busy, fleet="cost $5 per $chat <b>&</b> _x_^2")
+    write_report(report, tmp_path / "r.png")
+    assert (tmp_path / "r.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+# -- HTML --------------------------------------------------------------------------------------------------------
+def test_html_has_the_table_every_strategy_and_the_charts(busy, tmp_path):
+    page = _page(busy, tmp_path)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "tiny-busy-fleet" in page
+    assert "<table>" in page and "</table>" in page
+    table = page[page.index("<table>"):page.index("</table>")]
+    for strategy in STRATEGIES:
+        assert f">{strategy}</td>" in table
+    assert table.count("<tr>") == 1 + len(STRATEGIES)
+    assert page.count("<svg") >= 3
+    assert "beta down" in page  # the failure, in the page and marked on the charts
+
+
+def test_html_is_self_contained(busy, tmp_path):
+    page = _page(busy, tmp_path)
+    assert "<script" not in page.lower()
+    assert "<link" not in page.lower() and "@import" not in page
+    # the only URLs are XML namespace names of the inline SVGs, which browsers never fetch
+    stripped = re.sub(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"', "", page)
+    assert "http://" not in stripped and "https://" not in stripped
+    assert 'href="http' not in page and "src=" not in page
+    assert "<!DOCTYPE svg" not in page and "<?xml" not in page  # the SVG prologs are stripped
+
+
+def test_html_escapes_every_name(busy, tmp_path):
+    report = dataclasses.replace(busy, fleet='<script>alert("x")</script> & <img src=x>')
+    page = _page(report, tmp_path)
+    assert "<script" not in page.lower()
+    assert "<img" not in page
+    assert "&lt;script&gt;" in page
+    assert "&amp;" in page
+
+
+def test_html_says_when_nobody_waited(idle, tmp_path):
+    page = _page(idle, tmp_path)
+    assert "Nobody waited" in page
+    assert page.count("<svg") >= 3
+    for strategy in ("least_conn", "scored"):
+        assert f">{strategy}</td>" in page
+
+
+def test_html_of_the_same_run_is_the_same_bytes(busy, tmp_path):
+    """Same seed, same output: the SVG ids are salted per chart, not at random."""
+    write_report(busy, tmp_path / "a.html")
+    write_report(busy, tmp_path / "b.html")
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+
+
+# -- writing -----------------------------------------------------------------------------------------------------
+def test_a_missing_folder_is_an_input_error_naming_the_path(busy, tmp_path):
+    path = tmp_path / "no" / "such" / "report.png"
+    with pytest.raises(InputError) as caught:
+        write_report(busy, path)
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message
+    assert caught.value.exit_code == ExitCode.UNREADABLE == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_the_way_is_an_input_error_and_nothing_is_left(busy, tmp_path):
+    (tmp_path / "report.html").mkdir()
+    with pytest.raises(InputError, match="report.html"):
+        write_report(busy, tmp_path / "report.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    assert list((tmp_path / "report.html").iterdir()) == []
+
+
+def test_a_failed_render_leaves_no_file_and_keeps_the_old_one(busy, tmp_path, monkeypatch):
+    old = tmp_path / "report.png"
+    old.write_bytes(b"yesterday's report")
+
+    def broken(report):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(sim_report, "_png", broken)
+    with pytest.raises(RuntimeError):
+        write_report(busy, old)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.png"]
+    assert old.read_bytes() == b"yesterday's report"
+
+
+def test_only_png_and_html(busy, tmp_path):
+    with pytest.raises(UsageError):
+        write_report(busy, tmp_path / "report.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_prints_one_line_and_exits_3_for_an_unwritable_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    target = tmp_path / "missing" / "r.html"
+    code = main(["simulate", str(EXAMPLE), "--requests", "300", "--no-store", "--report", str(target)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert str(target) in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists()
+
+
+# -- the wait distribution ---------------------------------------------------------------------------------------
+def test_the_ccdf_treats_bin_0_as_a_step_at_zero_and_ends_at_zero():
+    hist = np.zeros(HIST_BINS + 2, dtype=np.int64)
+    hist[0] = 60  # 60% did not wait
+    hist[1] = 10  # 10% waited less than HIST_LO
+    b = 2 + 1000  # 30% in one bin: [HIST_LO * r^1000, HIST_LO * r^1001)
+    hist[b] = 30
+    x, y, p_wait, n = sim_report._ccdf(hist)
+    assert n == 100
+    assert p_wait == pytest.approx(0.4)
+    assert y[0] == pytest.approx(0.4) and y[-1] == 0.0
+    assert np.all(np.diff(y) <= 0) and np.all(np.diff(x) >= 0)
+    assert x[-1] == pytest.approx(HIST_LO * HIST_RATIO ** 1001)
+    assert x[-2] == pytest.approx(HIST_LO * HIST_RATIO ** 1000)
+    assert y[-2] == pytest.approx(0.3)  # before the last bin, 30% still waited longer
+
+
+def test_the_ccdf_of_nobody_waiting_is_empty():
+    hist = np.zeros(HIST_BINS + 2, dtype=np.int64)
+    hist[0] = 7
+    x, _y, p_wait, n = sim_report._ccdf(hist)
+    assert x.size == 0 and p_wait == 0.0 and n == 7
