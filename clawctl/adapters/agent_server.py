@@ -53,6 +53,7 @@ class AgentServer:
         self.host = "127.0.0.1"
         self.port = 0
         self._crash_task: asyncio.Task | None = None
+        self._figures: tuple[float, float, float] | None = None
         self._stopping = False
         self._only = next(iter(agents.values())) if len(agents) == 1 and not many else None
 
@@ -96,6 +97,12 @@ class AgentServer:
             if self.runner is not None and not self._stopping:
                 self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True, backlog=1024)
                 await self.site.start()
+
+    def _process_figures(self, now: float) -> tuple[float, float]:
+        """This process's CPU and memory, read at most once a second (agents of `--all` share them)."""
+        if self._figures is None or now - self._figures[0] >= 1.0:
+            self._figures = (now, self.process.cpu_percent(None), self.process.memory_percent())
+        return self._figures[1], self._figures[2]
 
     # -- routing -----------------------------------------------------------------------------
     def _route(self, path: str) -> tuple[ReferenceAgent | None, str]:
@@ -163,7 +170,8 @@ class AgentServer:
             return _json(503 if draining else 200, {"ok": not draining, "status": "draining" if draining else "started"},
                          head=head)
         if path == "/metrics" and method in ("GET", "HEAD"):
-            text = agent.metrics_text(self.process.cpu_percent(None), self.process.memory_percent())
+            cpu, memory = self._process_figures(now)
+            text = agent.metrics_text(cpu, memory)
             return web.Response(text=text, content_type="text/plain", charset="utf-8",
                                 headers={"X-Content-Type-Version": "0.0.4"})
         if path == "/v1/info" and method == "GET":

@@ -2,9 +2,10 @@
 
 Design (docs/probing.md has the measurements): one aiohttp session with one connection pool for the
 whole cycle, bounded concurrency, a total deadline per agent enforced outside the HTTP client
-(`asyncio.timeout`), bodies read up to a limit, no redirects followed, TLS verified unless told
-otherwise, each agent at a stable offset inside the cycle. Tokens go into the Authorization header
-and nowhere else.
+(`asyncio.timeout_at`), bodies read up to a limit, no redirects followed, TLS verified unless told
+otherwise, each agent at a stable offset inside the cycle, and the cyclic garbage collector's
+generation-0 threshold raised while a cycle runs. Tokens go into the Authorization header and
+nowhere else.
 """
 
 from __future__ import annotations

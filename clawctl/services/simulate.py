@@ -89,6 +89,8 @@ def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: b
     strategies = _strategies(fleet, options)
     length = _length(fleet, options)
     spec = build(fleet, horizon=1.0, start=options.start, failures=list(options.failures))
+    if length.requests is not None and spec.mean_rate() <= 0:
+        raise UsageError("traffic.arrivals.rate is 0: no request ever arrives; simulate a --duration instead")
     horizon = length.horizon(spec)
     spec = build(fleet, horizon=horizon * 1.05 + 86400, start=options.start, failures=list(options.failures))
     started = time.perf_counter()

@@ -31,7 +31,17 @@ class RunLength:
     def horizon(self, spec: RunSpec) -> float:
         if self.duration is not None:
             return self.duration
-        return (self.requests or 0) / spec.mean_rate()
+        if spec.profile == "constant":
+            return (self.requests or 0) / spec.mean_rate()
+        # a time-varying rate: when the expected arrivals reach the request count (hour by hour)
+        want = float(self.requests or 0)
+        t, got, step = 0.0, 0.0, 60.0
+        while got < want and t < 1e9:
+            got += float(spec.rate_at(np.array([t + step / 2]))[0]) * step
+            t += step
+            if t > 86400 * 2:
+                step = 600.0
+        return t
 
 
 class _State:
@@ -68,6 +78,7 @@ class _State:
         self.last_agent = np.full(max(spec.customers, 1), -1, dtype=np.int64)
         self.excluded = np.zeros(n, dtype=np.bool_)
         self.cnt = np.zeros(L.N_CNT, dtype=np.int64)
+        self.out = np.zeros(L.N_HI, dtype=np.int64)  # the heap entry the kernel pops into
         self.cnt[L.POOL_FREE] = pool
         self.fst = np.zeros(L.N_FST)
         self.hw = np.zeros(HIST_BINS + 2, dtype=np.int64)
@@ -142,7 +153,8 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
                   spec.per_agent, params, weights4, st.ag, st.agf, spec.elig, spec.cap_match, spec.t_prio,
                   spec.bk_ptr, spec.bk_idx, spec.tr_t, spec.tr_agent, spec.tr_open, f_t, f_agent, st.qi, st.cell_i,
                   st.cell_f, st.pool, st.slot_i, st.slot_f, st.free, st.heap_t, st.heap_i, st.last_agent,
-                  st.excluded, st.cnt, st.fst, st.hw, st.hs, st.samp_t, st.samp_q, st.samp_busy, st.samp_agent)
+                  st.excluded, st.cnt, st.fst, st.hw, st.hs, st.samp_t, st.samp_q, st.samp_busy, st.samp_agent,
+                  st.out)
         done += m
         if progress is not None:
             progress(min(1.0, done / total) if total else min(1.0, float(st.fst[L.NOW]) / max(horizon, 1e-9)))

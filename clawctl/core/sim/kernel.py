@@ -101,13 +101,13 @@ from clawctl.core.sim.structures import (
 
 
 # -- conversations --------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _area(ag, agf, i, t):
     agf[i, F_AREA] += ag[i, A_BUSY] * (t - agf[i, F_LAST])
     agf[i, F_LAST] = t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _start(i, t, arr_t, k, cust, e1, z, service, ag, agf, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
            params, last_agent, record, cell_i):
     """Put a request on agent i at time t. ``service`` < 0 draws it from the agent's distribution."""
@@ -150,7 +150,7 @@ def _start(i, t, arr_t, k, cust, e1, z, service, ag, agf, slot_i, slot_f, free, 
     _push(heap_t, heap_i, cnt, t + service, K_DEPART, i, s, slot_i[i, s, S_EPOCH], slot_i, cell_i)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _free_slot(i, s, t, ag, agf, slot_i, free, cnt):
     _area(ag, agf, i, t)
     slot_i[i, s, S_OCC] = 0
@@ -163,7 +163,7 @@ def _free_slot(i, s, t, ag, agf, slot_i, free, cnt):
 
 
 # -- queues: taking work when a slot frees --------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, pool, slot_i, slot_f, free,
           heap_t, heap_i, cnt, fst, hw, params, last_agent):
     """Give agent i waiting work while it has free slots, is available and up."""
@@ -203,7 +203,7 @@ def _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, 
 
 
 # -- arrivals ------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive(t, arr_t, k, cust, e1, z, u1, u2, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, cell_i,
             cell_f, pool, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params, last_agent, weights4,
             excluded):
@@ -262,7 +262,7 @@ def _arrive(t, arr_t, k, cust, e1, z, u1, u2, strategy, per_agent, ag, agf, elig
 
 
 # -- failures --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _freeze(i, t, ag, slot_i, slot_f):
     """Agent i is down: its conversations stop (their departures no longer count)."""
     ag[i, A_FAILED] = 1
@@ -272,7 +272,7 @@ def _freeze(i, t, ag, slot_i, slot_f):
             slot_f[i, s, S_FROZEN] = t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params,
                last_agent, cell_i):
     """Detected: move each frozen conversation to the first backup that can take it, or lose it."""
@@ -288,7 +288,8 @@ def _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t
         moved = False
         for p in range(bk_ptr[i], bk_ptr[i + 1]):
             j = bk_idx[p]
-            if ag[j, A_FAILED] == 0 and ag[j, A_AVAIL] == 1 and elig[k, j] and ag[j, A_BUSY] < ag[j, A_CAP]:
+            if ag[j, A_FAILED] == 0 and ag[j, A_AVAIL] == 1 and ag[j, A_WEIGHT] > 0 and elig[k, j] \
+                    and ag[j, A_BUSY] < ag[j, A_CAP]:
                 _start(j, t, arr_t, k, cust, 0.0, 0.0, max(remaining, 0.0), ag, agf, slot_i, slot_f, free, heap_t,
                        heap_i, cnt, fst, hw, params, last_agent, False, cell_i)
                 cnt[TRANSFERRED] += 1
@@ -298,10 +299,11 @@ def _fail_over(i, t, ag, agf, elig, bk_ptr, bk_idx, slot_i, slot_f, free, heap_t
             cnt[LOST] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _requeue(i, t, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, cell_i, cell_f, pool, slot_i, slot_f,
              free, heap_t, heap_i, cnt, fst, hw, params, last_agent, weights4, excluded):
-    """Requests waiting in a detected-down agent's own queue go back through the balancer."""
+    """Requests waiting in the own queue of an agent detected down or going off shift go back through the
+    balancer."""
     if not per_agent:
         return
     while qi[i, Q_HEAD] >= 0:
@@ -314,16 +316,19 @@ def _requeue(i, t, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, ce
         e1 = cell_f[cell, C_E]
         z = cell_f[cell, C_Z]
         _release_cell(cell_i, pool, cnt, cell)
-        _arrive(t, arr_t, k, cust, e1, z, 0.5, 0.5, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi,
+        # fresh, deterministic draws for the new pick (e1 and z are independent uniforms' transforms)
+        u1 = 1.0 - math.exp(-e1)
+        u2 = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+        _arrive(t, arr_t, k, cust, e1, z, u1, u2, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi,
                 cell_i, cell_f, pool, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params, last_agent,
                 weights4, excluded)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_block(a_t, a_type, a_cust, a_e, a_z, a_u1, a_u2, t_limit, strategy, per_agent, params, weights4,
               ag, agf, elig, cap_match, t_prio, bk_ptr, bk_idx, tr_t, tr_agent, tr_open, f_t, f_agent,
               qi, cell_i, cell_f, pool, slot_i, slot_f, free, heap_t, heap_i, last_agent, excluded,
-              cnt, fst, hw, hs, samp_t, samp_q, samp_busy, samp_agent):
+              cnt, fst, hw, hs, samp_t, samp_q, samp_busy, samp_agent, out):
     """Process every event before ``t_limit``: this block's arrivals and everything they cause."""
     n = ag.shape[0]
     m = a_t.shape[0]
@@ -331,7 +336,6 @@ def run_block(a_t, a_type, a_cust, a_e, a_z, a_u1, a_u2, t_limit, strategy, per_
     n_f = f_t.shape[0]
     n_samp = samp_t.shape[0]
     detect = params[P_DETECT]
-    out = heap_i[0, :].copy()
     ai = 0
     inf = math.inf
     while True:
@@ -391,6 +395,11 @@ def run_block(a_t, a_type, a_cust, a_e, a_z, a_u1, a_u2, t_limit, strategy, per_
             if tr_open[p] == 1:
                 _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, pool, slot_i, slot_f,
                       free, heap_t, heap_i, cnt, fst, hw, params, last_agent)
+            else:
+                # off shift: requests waiting in its own queue go back through the balancer (they
+                # would otherwise wait for it to reopen, overnight, while other agents are open)
+                _requeue(i, t, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, cell_i, cell_f, pool,
+                         slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw, params, last_agent, weights4, excluded)
         elif t == t_f:
             p = cnt[F_PTR]
             cnt[F_PTR] = p + 1

@@ -24,14 +24,14 @@ from clawctl.core.sim.layout import (
 
 
 # -- choosing an agent -------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _usable(ag, i, k, elig, need_free, excluded):
     if not elig[k, i] or ag[i, A_AVAIL] == 0 or ag[i, A_FAILED] == 2 or excluded[i] or ag[i, A_WEIGHT] <= 0:
         return False
     return not need_free or ag[i, A_BUSY] < ag[i, A_CAP]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def choose(strategy, k, cust, u1, u2, ag, agf, elig, cap_match, last_agent, weights4, need_free, excluded, cnt):
     """The agent a request of type ``k`` goes to, or -1 (semantics: research/sim-anchors.md section 3)."""
     n = ag.shape[0]

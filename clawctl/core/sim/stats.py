@@ -120,7 +120,8 @@ def summarise(spec, strategy: str, st, end: float, warm_t: float) -> Outcome:
                            int(ag[i, L.A_BUSY])) for i in range(len(spec.agent_ids))]
     measured = int(cnt[L.MEASURED])
     waited = int(st.hw[1:].sum())
-    finished = int(cnt[L.SLA_MET] + cnt[L.SLA_MISS] + cnt[L.REJECTED] + cnt[L.ABANDONED] + cnt[L.LOST])
+    # started (met or missed) + never started; a lost conversation had started, so it is not added again
+    finished = int(cnt[L.SLA_MET] + cnt[L.SLA_MISS] + cnt[L.REJECTED] + cnt[L.ABANDONED])
     n_samp = int(cnt[L.SAMPLE_I])
     total_cap = float(caps.sum())
     failures = [{"target": f.label, "at": f.at, "detected_at": f.at + spec.detect} for f in spec.failures]

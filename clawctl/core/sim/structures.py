@@ -31,7 +31,7 @@ HIST_BINS = 12_700  # HIST_LO * HIST_RATIO ** HIST_BINS ~ 1e7 s
 _LOG_RATIO = math.log(HIST_RATIO)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _hist_add(hist, x):
     if x <= 0.0:
         hist[0] += 1
@@ -43,7 +43,7 @@ def _hist_add(hist, x):
 
 
 # -- the event heap ------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _sift_down(heap_t, heap_i, n, i):
     t = heap_t[i]
     k0, k1, k2, k3 = heap_i[i, 0], heap_i[i, 1], heap_i[i, 2], heap_i[i, 3]
@@ -56,7 +56,10 @@ def _sift_down(heap_t, heap_i, n, i):
         if heap_t[c] >= t:
             break
         heap_t[i] = heap_t[c]
-        heap_i[i, :] = heap_i[c, :]
+        heap_i[i, H_KIND] = heap_i[c, H_KIND]
+        heap_i[i, H_A] = heap_i[c, H_A]
+        heap_i[i, H_B] = heap_i[c, H_B]
+        heap_i[i, H_EPOCH] = heap_i[c, H_EPOCH]
         i = c
     heap_t[i] = t
     heap_i[i, 0] = k0
@@ -65,7 +68,7 @@ def _sift_down(heap_t, heap_i, n, i):
     heap_i[i, 3] = k3
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _compact(heap_t, heap_i, cnt, slot_i, cell_i):
     """Drop stale entries and restore the heap order (called when the heap is full).
 
@@ -85,14 +88,17 @@ def _compact(heap_t, heap_i, cnt, slot_i, cell_i):
             live = cell_i[a, C_EPOCH] == heap_i[j, H_EPOCH] and cell_i[a, C_OWNER] >= 0
         if live:
             heap_t[m] = heap_t[j]
-            heap_i[m, :] = heap_i[j, :]
+            heap_i[m, H_KIND] = heap_i[j, H_KIND]
+            heap_i[m, H_A] = heap_i[j, H_A]
+            heap_i[m, H_B] = heap_i[j, H_B]
+            heap_i[m, H_EPOCH] = heap_i[j, H_EPOCH]
             m += 1
     cnt[HEAP_N] = m
     for i in range(m // 2 - 1, -1, -1):
         _sift_down(heap_t, heap_i, m, i)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch, slot_i, cell_i):
     if cnt[HEAP_N] >= heap_t.shape[0]:
         _compact(heap_t, heap_i, cnt, slot_i, cell_i)
@@ -103,7 +109,10 @@ def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch, slot_i, cell_i):
         if heap_t[p] <= t:
             break
         heap_t[i] = heap_t[p]
-        heap_i[i, :] = heap_i[p, :]
+        heap_i[i, H_KIND] = heap_i[p, H_KIND]
+        heap_i[i, H_A] = heap_i[p, H_A]
+        heap_i[i, H_B] = heap_i[p, H_B]
+        heap_i[i, H_EPOCH] = heap_i[p, H_EPOCH]
         i = p
     heap_t[i] = t
     heap_i[i, H_KIND] = kind
@@ -112,10 +121,13 @@ def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch, slot_i, cell_i):
     heap_i[i, H_EPOCH] = epoch
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pop(heap_t, heap_i, cnt, out):
     """Pop the earliest entry into out[kind, a, b, epoch]."""
-    out[:] = heap_i[0, :]
+    out[H_KIND] = heap_i[0, H_KIND]
+    out[H_A] = heap_i[0, H_A]
+    out[H_B] = heap_i[0, H_B]
+    out[H_EPOCH] = heap_i[0, H_EPOCH]
     n = cnt[HEAP_N] - 1
     cnt[HEAP_N] = n
     t = heap_t[n]
@@ -130,7 +142,10 @@ def _pop(heap_t, heap_i, cnt, out):
         if heap_t[c] >= t:
             break
         heap_t[i] = heap_t[c]
-        heap_i[i, :] = heap_i[c, :]
+        heap_i[i, H_KIND] = heap_i[c, H_KIND]
+        heap_i[i, H_A] = heap_i[c, H_A]
+        heap_i[i, H_B] = heap_i[c, H_B]
+        heap_i[i, H_EPOCH] = heap_i[c, H_EPOCH]
         i = c
     heap_t[i] = t
     heap_i[i, 0] = k0
@@ -140,7 +155,7 @@ def _pop(heap_t, heap_i, cnt, out):
 
 
 # -- queues ------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _q_push(qi, cell_i, q, cell):
     cell_i[cell, C_OWNER] = q
     cell_i[cell, C_NEXT] = -1
@@ -154,7 +169,7 @@ def _q_push(qi, cell_i, q, cell):
     qi[q, Q_LEN] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _q_remove(qi, cell_i, cell):
     q = cell_i[cell, C_OWNER]
     p = cell_i[cell, C_PREV]
@@ -172,7 +187,7 @@ def _q_remove(qi, cell_i, cell):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _release_cell(cell_i, pool, cnt, cell):
     cell_i[cell, C_EPOCH] += 1
     pool[cnt[POOL_FREE]] = cell
