@@ -8,7 +8,13 @@ import re
 
 import pytest
 
-from clawctl.core.refagent import BUCKETS, AgentInfo, ApiError, ReferenceAgent, state_hash
+from clawctl.core.refagent import (
+    BUCKETS,
+    AgentInfo,
+    ApiError,
+    ReferenceAgent,
+    state_hash,
+)
 from clawctl.core.service_time import make
 
 STAMP = "2026-01-01T00:00:00.000Z"

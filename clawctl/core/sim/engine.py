@@ -14,7 +14,7 @@ import numpy as np
 
 from clawctl.core.sim import layout as L
 from clawctl.core.sim.kernel import run_block
-from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec
+from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec, predictive
 from clawctl.core.sim.stats import Outcome, summarise
 from clawctl.core.sim.structures import HIST_BINS
 
@@ -116,6 +116,8 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
     """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
     code = STRATEGY_CODES[strategy]
     horizon = length.horizon(spec)
+    if strategy == "predictive_distribution":
+        spec = predictive(spec, horizon * 1.05 + 3600)
     st = _State(spec, horizon)
     rng = np.random.default_rng(seed)
     params = np.array([spec.qcap, spec.patience, spec.sla_wait, warmup * horizon, spec.detect])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -234,3 +234,84 @@ def _failure(text: str, fleet: Fleet, index: dict[str, int]) -> Failure:
 
     regions = sorted({a.region for a in fleet.agents.values() if a.region})
     raise UsageError(f"--fail {text}: no agent or region `{target}`{did_you_mean(target, list(index) + regions)}")
+
+
+FORECAST_LEAD = 1800.0  # predictive_distribution: drained agents come on this long before a forecast peak
+
+
+def _timeline(spec: RunSpec, i: int, horizon: float) -> list[tuple[float, float]]:
+    """Agent i's open intervals over [0, horizon], from its initial state and its edges."""
+    out: list[tuple[float, float]] = []
+    opened = 0.0 if spec.avail0[i] else None
+    for t, a, o in zip(spec.tr_t, spec.tr_agent, spec.tr_open):
+        if a != i:
+            continue
+        if o and opened is None:
+            opened = float(t)
+        elif not o and opened is not None:
+            out.append((opened, float(t)))
+            opened = None
+    if opened is not None:
+        out.append((opened, horizon))
+    return out
+
+
+def _peak_windows(spec: RunSpec, horizon: float) -> list[tuple[float, float]]:
+    """When the forecast rate (FORECAST_LEAD ahead) or the current rate is above the mean rate."""
+    if spec.profile == "constant":
+        return []
+    step = 60.0
+    grid = np.arange(0.0, horizon + step, step)
+    mean = spec.mean_rate() if spec.profile == "diurnal" else spec.rate
+    hot = (spec.rate_at(grid + FORECAST_LEAD) > mean * (1 + 1e-9)) | (spec.rate_at(grid) > mean * (1 + 1e-9))
+    out: list[tuple[float, float]] = []
+    start = None
+    for t, h in zip(grid, hot):
+        if h and start is None:
+            start = float(t)
+        elif not h and start is not None:
+            out.append((start, float(t)))
+            start = None
+    if start is not None:
+        out.append((start, float(grid[-1])))
+    return out
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def predictive(spec: RunSpec, horizon: float) -> RunSpec:
+    """`predictive_distribution`: drained (`weight: 0`) agents take traffic, with weight 1, from
+    FORECAST_LEAD before each forecast peak of `traffic.arrivals` (diurnal or spike) until it ends,
+    within their own hours. Routing is least_conn."""
+    drained = [i for i in range(len(spec.agent_ids)) if spec.weight[i] == 0]
+    peaks = _peak_windows(spec, horizon)
+    if not drained or not peaks:
+        return spec
+    keep = ~np.isin(spec.tr_agent, drained)
+    edges = list(zip(spec.tr_t[keep].tolist(), spec.tr_agent[keep].tolist(), spec.tr_open[keep].tolist()))
+    avail0 = spec.avail0.copy()
+    weight = spec.weight.copy()
+    for i in drained:
+        windows = _intersect(_timeline(spec, i, horizon), peaks)
+        weight[i] = 1
+        avail0[i] = 1 if windows and windows[0][0] <= 0 < windows[0][1] else 0
+        for lo, hi in windows:
+            if lo > 0:
+                edges.append((lo, i, 1))
+            if hi < horizon:
+                edges.append((hi, i, 0))
+    edges.sort()
+    return replace(spec, weight=weight, avail0=avail0, tr_t=np.array([e[0] for e in edges], dtype=float),
+                   tr_agent=np.array([e[1] for e in edges], dtype=np.int64),
+                   tr_open=np.array([e[2] for e in edges], dtype=np.int64))
