@@ -57,6 +57,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_fleet  # bench/ is not a package: imported from this folder
+from timing import Medians
 
 from clawctl.adapters.prober import Prober, Target
 
@@ -69,19 +70,9 @@ _ENDPOINT = re.compile(r"^(    endpoint: ).*$")
 
 
 @dataclass
-class Timing:
+class Timing(Medians):
     name: str
-    walls: list[float] = field(default_factory=list)
-    cpus: list[float] = field(default_factory=list)
     server_cpus: list[float] = field(default_factory=list)
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpus)
 
     @property
     def server_cpu(self) -> float:

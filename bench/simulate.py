@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from timing import Medians  # bench/ is not a package: imported from this folder
+
 TARGET_RATIO = 6.0  # clawctl / SimPy, reference model
 TARGET_FULL = 300_000.0  # requests/s, full model
 TARGET_RSS_MB = 500.0  # peak RSS at 10M requests
@@ -199,21 +201,11 @@ def open_capacity(spec, horizon: float, points: int = 4000) -> tuple[float, floa
 
 
 @dataclass
-class Runs:
+class Runs(Medians):
     name: str
     requests: int
-    walls: list[float] = field(default_factory=list)
-    cpus: list[float] = field(default_factory=list)
     kernel: list[float] = field(default_factory=list)  # run_block wall time per run (clawctl only)
     result: dict = field(default_factory=dict)
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpus)
 
     @property
     def rate_cpu(self) -> float:

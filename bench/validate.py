@@ -33,12 +33,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_fleet  # bench/ is not a package: imported from this folder
+from timing import Medians
 
 TARGET_RATIO = 8.0
 VERSION_BUDGET_S = 0.300
@@ -46,19 +47,9 @@ VERSION_RUNS = 10
 
 
 @dataclass
-class Timing:
+class Timing(Medians):
     tool: str
     cmd: list[str]
-    walls: list[float] = field(default_factory=list)
-    cpus: list[float] = field(default_factory=list)
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpus)
 
 
 class ToolFailed(Exception):
