@@ -120,7 +120,7 @@ def test_compare_runs_every_strategy_on_the_same_arrivals(capsys):
     assert [r["strategy"] for r in payload["results"]] == list(ALL_STRATEGIES)
     assert len(payload["results"]) == 7
     arrived = {r["arrived"] for r in payload["results"]}
-    assert len(arrived) == 1 and arrived.pop() > 10_000  # 120/min, diurnal x1..1.5, for two hours
+    assert len(arrived) == 1 and arrived.pop() > 10_000  # 220/min, diurnal x1..1.5, for two hours
     assert payload["requests"] is None and payload["duration"] == 7200
 
 

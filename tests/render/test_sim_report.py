@@ -47,9 +47,13 @@ def busy(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def idle():
-    """The example fleet at its own light load: nobody waits."""
-    return simulate(str(EXAMPLE), SimOptions(requests=2000, strategies=("least_conn", "scored")), store=False)
+def idle(tmp_path_factory):
+    """The example fleet at a light load (60 requests a minute): nobody waits."""
+    text = EXAMPLE.read_text()
+    assert "rate: 220/min" in text
+    fleet = tmp_path_factory.mktemp("fleet") / "idle.yaml"
+    fleet.write_text(text.replace("rate: 220/min", "rate: 60/min"))
+    return simulate(str(fleet), SimOptions(requests=2000, strategies=("least_conn", "scored")), store=False)
 
 
 def _page(report, tmp_path: Path) -> str:
