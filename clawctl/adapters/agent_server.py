@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -94,9 +95,23 @@ class AgentServer:
         try:
             await asyncio.sleep(lease)
         finally:
-            if self.runner is not None and not self._stopping:
-                self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True, backlog=1024)
+            await self._listen_again()
+
+    async def _listen_again(self, attempts: int = 120, pause: float = 0.5) -> None:
+        """Re-open the port after a crash; if something else took it meanwhile, keep trying (and say so)."""
+        for attempt in range(attempts):
+            if self.runner is None or self._stopping:
+                return
+            self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True, backlog=1024)
+            try:
                 await self.site.start()
+                return
+            except OSError as exc:
+                if attempt == 0:
+                    sys.stderr.write(f"clawctl agent: cannot listen on {self.host}:{self.port} again after the "
+                                     f"crash fault ({exc.strerror or exc}); retrying every {pause:g}s\n")
+                await asyncio.sleep(pause)
+        sys.stderr.write(f"clawctl agent: gave up listening on {self.host}:{self.port} after the crash fault\n")
 
     def _process_figures(self, now: float) -> tuple[float, float]:
         """This process's CPU and memory, read at most once a second (agents of `--all` share them)."""

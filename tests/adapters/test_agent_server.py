@@ -525,3 +525,24 @@ def test_ready_file_path_is_only_written_once_listening(fleet, tmp_path):
             proc.kill()
             proc.wait(5)
     assert not Path(str(ready) + ".tmp").exists()
+
+
+def test_after_a_crash_the_agent_waits_for_its_port_if_something_took_it(serve, http):
+    """The lease ends while another socket holds the port: the agent retries and comes back once it is free."""
+    import socket
+    from urllib.parse import urlsplit
+
+    base = serve()
+    port = urlsplit(base).port
+    _fault(http, base, mode="crash")
+    assert wait_until(lambda: _refused(base), limit=LEASE * 0.8, step=0.01)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT, still exclusive
+    try:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen(1)
+        time.sleep(LEASE + 0.3)  # the lease is over; the agent cannot listen yet
+    finally:
+        squatter.close()
+    assert wait_until(lambda: not _refused(base), limit=3.0, step=0.05)
+    assert fresh("GET", base + "/readyz").status_code == 200
