@@ -227,6 +227,8 @@ class LoadedYaml:
 def load_yaml(name: str, text: bytes, budgets: Budgets | None = None) -> LoadedYaml:
     """Parse ``text`` (UTF-8, BOM already removed). Budget breaches raise :class:`InputError`."""
     doc = LoadedYaml(name=name, text=text)
+    if text.startswith(b"%YAML") or b"\n%YAML" in text:
+        _version_directive(doc)
     buf = bytearray(text)
     try:
         tree = rt.parse(buf)
@@ -263,6 +265,22 @@ def load_yaml(name: str, text: bytes, budgets: Budgets | None = None) -> LoadedY
         builder.check_budgets(root)
     doc.data = builder.build(root, 0)
     return doc
+
+
+def _version_directive(doc: LoadedYaml) -> None:
+    """A `%YAML 1.1` (or other non-1.2) directive: the author expects another reading than ours."""
+    offset = 0 if doc.text.startswith(b"%YAML") else doc.text.index(b"\n%YAML") + 1
+    line_no, _ = doc.position(offset)
+    line = doc.line_text(line_no)
+    version = line.split()[1] if len(line.split()) > 1 else "?"
+    if version == "1.2":
+        return
+    doc.problems.append(Finding(
+        "Y008", Severity.WARNING,
+        f"the file declares `%YAML {version}`, but fleet files are read as YAML 1.2 (clawctl and editors "
+        "using the fleet schema); remove the directive and quote scalars Y003 points at",
+        doc.name, span=Span(line_no, 1, line_no, len(line) + 1),
+    ))
 
 
 def _syntax_finding(doc: LoadedYaml, err: rt.ParseError) -> Finding:

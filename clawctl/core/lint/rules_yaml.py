@@ -32,3 +32,8 @@ declare("Y007", "not-a-fleet", Severity.ERROR, "The document is empty or its top
     A fleet file is a mapping with at least `agents`. An empty file, a comment-only file, or a top
     level that is a list or a scalar is reported here.
 """)
+declare("Y008", "yaml-version-directive", Severity.WARNING, "A `%YAML` directive for a version other than 1.2.", """
+    `%YAML 1.1` tells readers to use YAML 1.1 rules (`NO` is false, `17:00` is 1020). clawctl reads
+    every fleet file as YAML 1.2 and does not switch, so the directive only misleads other tools and
+    people. Remove it, and quote the scalars Y003 reports.
+""")
