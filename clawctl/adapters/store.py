@@ -143,6 +143,13 @@ class Store:
                 raise _fail(self.path, _explain(exc)) from None
             raise
 
+    def fleet_id(self, name: str, at: str) -> int:
+        """The id of fleet ``name``, created (at time ``at``) if new. Call inside :meth:`write`."""
+        row = self.db.execute("SELECT id FROM fleets WHERE name = ?", [name]).fetchone()
+        if row is not None:
+            return row[0]
+        return self.db.execute("INSERT INTO fleets (name, created_at) VALUES (?, ?)", [name, at]).lastrowid
+
     def schema_version(self) -> int:
         return _version(self.conn)
 

@@ -79,9 +79,7 @@ def _record(store: Store, fleet: Fleet, files: dict[str, object], at: str) -> Fl
     db = store.db
     name = fleet_name(fleet)
     address = content_digest(files)
-    row = db.execute("SELECT id FROM fleets WHERE name = ?", [name]).fetchone()
-    fleet_id = row[0] if row else db.execute(
-        "INSERT INTO fleets (name, created_at) VALUES (?, ?)", [name, at]).lastrowid
+    fleet_id = store.fleet_id(name, at)
     records = {agent_id: agent_record(agent) for agent_id, agent in fleet.agents.items()}
     digests = {agent_id: digest(rec) for agent_id, rec in records.items()}
     old = dict(db.execute("SELECT agent_id, digest FROM agents WHERE fleet_id = ?", [fleet_id]).fetchall())

@@ -57,14 +57,8 @@ class LabResult:
 
 
 def _fleet_id(store: Store, name: str) -> int:
-    row = store.db.execute("SELECT id FROM fleets WHERE name = ?", [name]).fetchone()
-    if row:
-        return row[0]
     with store.write():
-        row = store.db.execute("SELECT id FROM fleets WHERE name = ?", [name]).fetchone()
-        if row:
-            return row[0]
-        return store.db.execute("INSERT INTO fleets (name, created_at) VALUES (?, ?)", [name, _now()]).lastrowid
+        return store.fleet_id(name, _now())
 
 
 def _alive(pid: int, proc_start: str) -> str:

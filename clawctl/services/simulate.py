@@ -113,9 +113,7 @@ def _record(report: SimReport, db: Path | None) -> int:
     for r in summary["results"]:
         r.pop("agents", None)  # per-agent rows go in events, one per strategy
     with open_store(db) as store, store.write():
-        row = store.db.execute("SELECT id FROM fleets WHERE name = ?", [report.fleet]).fetchone()
-        fleet_id = row[0] if row else store.db.execute(
-            "INSERT INTO fleets (name, created_at) VALUES (?, ?)", [report.fleet, now]).lastrowid
+        fleet_id = store.fleet_id(report.fleet, now)
         run_id = store.db.execute(
             "INSERT INTO runs (kind, fleet_id, started_at, finished_at, status, summary) VALUES (?,?,?,?,?,?)",
             ["sim", fleet_id, now, now, "completed", json.dumps(summary)]).lastrowid
