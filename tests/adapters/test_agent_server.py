@@ -275,13 +275,7 @@ def test_crash_refuses_connections_then_comes_back_by_itself(serve, http):
     t0 = _fault(http, base, mode="crash")
 
     def refused() -> bool:
-        try:
-            fresh("GET", base + "/readyz", timeout=0.5)
-        except httpx.ConnectError:
-            return True
-        except httpx.TransportError:  # accepted in the instant before the listener closed, then dropped
-            return False
-        return False
+        return _refused(base)
 
     wait_until(refused, limit=LEASE * 0.8, step=0.01)
     with pytest.raises(httpx.TransportError):  # the old connection is no way around the crash

@@ -107,6 +107,17 @@ def _performance(agent) -> float:
     return 0.6 * max(0.0, 1 - (rt_ms - 1000) / 4000) + 0.4 * sat
 
 
+def _add_edges(edges: list[tuple[float, int, int]], i: int, windows: list[tuple[float, float]],
+               horizon: float) -> int:
+    """Append agent i's open/close edges for ``windows``; return whether it is open at time 0."""
+    for lo, hi in windows:
+        if lo > 0:
+            edges.append((lo, i, 1))
+        if hi < horizon:
+            edges.append((hi, i, 0))
+    return 1 if windows and windows[0][0] <= 0 < windows[0][1] else 0
+
+
 def _windows(agent, start: datetime, horizon: float) -> list[tuple[float, float]] | None:
     """Open intervals (seconds from start) of an agent with business hours, or None (always open)."""
     hours = agent.hours
@@ -166,12 +177,7 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
         wins = _windows(a, start, horizon)
         if wins is None:
             continue
-        avail0[i] = 1 if wins and wins[0][0] <= 0 < wins[0][1] else 0
-        for lo, hi in wins:
-            if lo > 0:
-                edges.append((lo, i, 1))
-            if hi < horizon:
-                edges.append((hi, i, 0))
+        avail0[i] = _add_edges(edges, i, wins, horizon)
     edges.sort()
     lb = fleet.load_balancing
     health = lb.health
@@ -305,12 +311,7 @@ def predictive(spec: RunSpec, horizon: float) -> RunSpec:
     for i in drained:
         windows = _intersect(_timeline(spec, i, horizon), peaks)
         weight[i] = 1
-        avail0[i] = 1 if windows and windows[0][0] <= 0 < windows[0][1] else 0
-        for lo, hi in windows:
-            if lo > 0:
-                edges.append((lo, i, 1))
-            if hi < horizon:
-                edges.append((hi, i, 0))
+        avail0[i] = _add_edges(edges, i, windows, horizon)
     edges.sort()
     return replace(spec, weight=weight, avail0=avail0, tr_t=np.array([e[0] for e in edges], dtype=float),
                    tr_agent=np.array([e[1] for e in edges], dtype=np.int64),
