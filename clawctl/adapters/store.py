@@ -10,93 +10,45 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from clawctl.adapters.store_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    TABLES,
+    migrate,
+    refuse_foreign,
+    refuse_newer,
+    version,
+)
+from clawctl.adapters.store_schema import store_error as _fail
 from clawctl.core.errors import InputError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "LabProcess", "Store", "default_path", "open_store"]
 
 BUSY_TIMEOUT_MS = 30_000
 
-# Each migration moves the schema from version N-1 to N. Never edit a released one: add the next.
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, """
-    CREATE TABLE fleets (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE fleet_versions (
-        id INTEGER PRIMARY KEY,
-        fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
-        digest TEXT NOT NULL,
-        applied_at TEXT NOT NULL,
-        files TEXT NOT NULL,            -- JSON list of the file names applied
-        content TEXT NOT NULL,          -- canonical JSON of the files' data (never a secret: only env var names)
-        agent_count INTEGER NOT NULL,
-        UNIQUE (fleet_id, digest)
-    );
-    CREATE TABLE agents (
-        fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
-        agent_id TEXT NOT NULL,
-        version_id INTEGER NOT NULL REFERENCES fleet_versions(id),
-        digest TEXT NOT NULL,           -- hash of the agent's resolved entry, to tell "changed"
-        type TEXT, domain TEXT, region TEXT,
-        endpoint TEXT, endpoint_kind TEXT,
-        token_env TEXT,                 -- the NAME of the variable holding the token, never the token
-        capabilities TEXT NOT NULL,     -- JSON list
-        channels TEXT NOT NULL,         -- JSON list
-        backups TEXT NOT NULL,          -- JSON list
-        max_concurrent_conversations INTEGER NOT NULL,
-        weight INTEGER NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (fleet_id, agent_id)
-    );
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('apply', 'sim', 'drill', 'metrics')),
-        fleet_id INTEGER REFERENCES fleets(id) ON DELETE SET NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        status TEXT NOT NULL,
-        summary TEXT NOT NULL DEFAULT '{}'   -- JSON
-    );
-    CREATE INDEX runs_kind_started ON runs(kind, started_at);
-    CREATE TABLE samples (
-        id INTEGER PRIMARY KEY,
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        at TEXT NOT NULL,
-        agent_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        metrics TEXT NOT NULL DEFAULT '{}'   -- JSON
-    );
-    CREATE INDEX samples_run_at ON samples(run_id, at);
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        at TEXT NOT NULL,
-        event TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT '{}'    -- JSON
-    );
-    CREATE INDEX events_run ON events(run_id, id);
-    CREATE TABLE lab_processes (
-        id INTEGER PRIMARY KEY,
-        fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
-        agent_id TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        started_at TEXT NOT NULL,
-        proc_start TEXT NOT NULL,       -- the process's own start time, so `lab down` never kills a reused pid
-        endpoint TEXT NOT NULL,
-        stopped_at TEXT
-    );
-    """),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+@dataclass(frozen=True)
+class LabProcess:
+    """A `lab_processes` row still open: an agent process `lab up` started and `lab down` has not stopped."""
+
+    id: int
+    fleet: str
+    agent_id: str
+    pid: int
+    proc_start: str
+    endpoint: str
+    started_at: str
 
 
 def default_path() -> Path:
@@ -143,30 +95,148 @@ class Store:
                 raise _fail(self.path, _explain(exc)) from None
             raise
 
+    # -- fleets ------------------------------------------------------------------------------------
     def fleet_id(self, name: str, at: str) -> int:
         """The id of fleet ``name``, created (at time ``at``) if new. Call inside :meth:`write`."""
-        row = self.db.execute("SELECT id FROM fleets WHERE name = ?", [name]).fetchone()
-        if row is not None:
-            return row[0]
-        return self.db.execute("INSERT INTO fleets (name, created_at) VALUES (?, ?)", [name, at]).lastrowid
+        found = self.find_fleet(name)
+        if found is not None:
+            return found
+        return int(self.db["fleets"].insert({"name": name, "created_at": at}).last_pk)
+
+    def find_fleet(self, name: str) -> int | None:
+        for row in self.db["fleets"].rows_where("name = ?", [name], select="id"):
+            return int(row["id"])
+        return None
+
+    def fleet_names(self) -> list[str]:
+        return [row["name"] for row in self.db["fleets"].rows_where(select="name", order_by="name")]
+
+    # -- apply: versions and the agent registry -----------------------------------------------------
+    def agent_digests(self, fleet_id: int) -> dict[str, str]:
+        """``agent id -> digest`` of the fleet's registry as it stands."""
+        rows = self.db["agents"].rows_where("fleet_id = ?", [fleet_id], select="agent_id, digest")
+        return {row["agent_id"]: row["digest"] for row in rows}
+
+    def version_with_digest(self, fleet_id: int, digest: str) -> int | None:
+        for row in self.db["fleet_versions"].rows_where("fleet_id = ? AND digest = ?", [fleet_id, digest],
+                                                        select="id"):
+            return int(row["id"])
+        return None
+
+    def current_digest(self, fleet_id: int) -> str | None:
+        """The digest of the version in force: the last one applied, which after a revert is not the newest row."""
+        for row in self.db["runs"].rows_where("kind = 'apply' AND fleet_id = ?", [fleet_id], select="summary",
+                                             order_by="id DESC", limit=1):
+            try:
+                got = json.loads(row["summary"] or "{}").get("digest")
+            except (ValueError, AttributeError):
+                got = None
+            if isinstance(got, str):
+                return got
+        for row in self.db["fleet_versions"].rows_where("fleet_id = ?", [fleet_id], select="digest",
+                                                        order_by="id DESC", limit=1):
+            return row["digest"]
+        return None
+
+    def add_version(self, fleet_id: int, digest: str, at: str, files: list[str], content: str,
+                    agent_count: int) -> int:
+        return int(self.db["fleet_versions"].insert({
+            "fleet_id": fleet_id, "digest": digest, "applied_at": at, "files": json.dumps(files),
+            "content": content, "agent_count": agent_count}).last_pk)
+
+    def put_agents(self, fleet_id: int, version_id: int, records: list[dict], at: str) -> None:
+        """Insert or replace registry rows; ``records`` hold `agent_record` fields plus ``digest``."""
+        rows = [{
+            "fleet_id": fleet_id, "agent_id": r["agent_id"], "version_id": version_id, "digest": r["digest"],
+            "type": r["type"], "domain": r["domain"], "region": r["region"], "endpoint": r["endpoint"],
+            "endpoint_kind": r["endpoint_kind"], "token_env": r["token_env"],
+            "capabilities": json.dumps(r["capabilities"]), "channels": json.dumps(r["channels"]),
+            "backups": json.dumps(r["backups"]), "max_concurrent_conversations": r["max_concurrent_conversations"],
+            "weight": r["weight"], "updated_at": at} for r in records]
+        if rows:
+            self.db["agents"].upsert_all(rows, pk=("fleet_id", "agent_id"))
+
+    def remove_agents(self, fleet_id: int, agent_ids: list[str]) -> None:
+        for agent_id in agent_ids:
+            self.db["agents"].delete_where("fleet_id = ? AND agent_id = ?", [fleet_id, agent_id])
+
+    def agents(self, fleet: str | None = None) -> list[dict]:
+        """The registry, JSON columns decoded, ordered by fleet name and agent id."""
+        sql = ("SELECT f.name AS fleet, a.agent_id AS id, a.type, a.domain, a.region, a.endpoint, a.endpoint_kind, "
+               "a.token_env, a.capabilities, a.channels, a.backups, a.max_concurrent_conversations, a.weight, "
+               "a.version_id, a.updated_at FROM agents a JOIN fleets f ON f.id = a.fleet_id")
+        params: list = []
+        if fleet is not None:
+            sql += " WHERE f.name = ?"
+            params.append(fleet)
+        rows = self.db.execute_returning_dicts(sql + " ORDER BY f.name, a.agent_id", params)
+        for row in rows:
+            for key in ("capabilities", "channels", "backups"):
+                row[key] = json.loads(row[key])
+        return rows
+
+    # -- runs and their events ----------------------------------------------------------------------
+    def record_run(self, kind: str, fleet_id: int | None, started_at: str, finished_at: str | None, status: str,
+                   summary: dict, events: Iterable[tuple[str, str, object]] = ()) -> int:
+        """One run and its events (``(at, event, detail)``; detail is stored as JSON). Call inside :meth:`write`."""
+        run_id = int(self.db["runs"].insert({
+            "kind": kind, "fleet_id": fleet_id, "started_at": started_at, "finished_at": finished_at,
+            "status": status, "summary": json.dumps(summary)}).last_pk)
+        rows = [{"run_id": run_id, "at": at, "event": event, "detail": json.dumps(detail)}
+                for at, event, detail in events]
+        if rows:
+            self.db["events"].insert_all(rows)
+        return run_id
+
+    def runs(self, kind: str | None = None, fleet: str | None = None, limit: int = 50) -> list[dict]:
+        """Recorded runs, newest first, summaries decoded."""
+        sql = ("SELECT r.id, r.kind, f.name AS fleet, r.started_at, r.finished_at, r.status, r.summary "
+               "FROM runs r LEFT JOIN fleets f ON f.id = r.fleet_id WHERE 1=1")
+        params: list = []
+        if kind is not None:
+            sql += " AND r.kind = ?"
+            params.append(kind)
+        if fleet is not None:
+            sql += " AND f.name = ?"
+            params.append(fleet)
+        rows = self.db.execute_returning_dicts(sql + " ORDER BY r.id DESC LIMIT ?", [*params, limit])
+        for row in rows:
+            row["summary"] = json.loads(row["summary"] or "{}")
+        return rows
+
+    # -- lab processes ------------------------------------------------------------------------------
+    def lab_processes(self, fleet_id: int | None = None, *, fleet: str | None = None) -> list[LabProcess]:
+        """Lab agents not yet marked stopped, oldest first (all fleets, or one by id or name)."""
+        sql = ("SELECT l.id, f.name, l.agent_id, l.pid, l.proc_start, l.endpoint, l.started_at FROM lab_processes l "
+               "JOIN fleets f ON f.id = l.fleet_id WHERE l.stopped_at IS NULL")
+        params: list = []
+        if fleet_id is not None:
+            sql += " AND l.fleet_id = ?"
+            params.append(fleet_id)
+        if fleet is not None:
+            sql += " AND f.name = ?"
+            params.append(fleet)
+        return [LabProcess(*row) for row in self.db.execute(sql + " ORDER BY l.id", params).fetchall()]
+
+    def add_lab_process(self, fleet_id: int, agent_id: str, pid: int, proc_start: str, endpoint: str,
+                        at: str) -> int:
+        return int(self.db["lab_processes"].insert({
+            "fleet_id": fleet_id, "agent_id": agent_id, "pid": pid, "started_at": at, "proc_start": proc_start,
+            "endpoint": endpoint}).last_pk)
+
+    def close_lab_processes(self, row_ids: Iterable[int], at: str) -> None:
+        for row_id in row_ids:
+            self.db["lab_processes"].update(row_id, {"stopped_at": at})
+
+    # -- the store itself ---------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {table: self.db[table].count for table in TABLES}
 
     def schema_version(self) -> int:
-        return _version(self.conn)
+        return version(self.conn)
 
     def integrity(self) -> list[str]:
         return [row[0] for row in self.conn.execute("PRAGMA integrity_check")]
-
-
-def _version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
-    if row is None:
-        return 0
-    got = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(got[0] or 0)
-
-
-def _fail(path: Path, what: str) -> InputError:
-    return InputError(f"store {path}: {what}")
 
 
 def open_store(path: Path | None = None, *, create_parents: bool | None = None) -> Store:
@@ -198,14 +268,14 @@ def open_store(path: Path | None = None, *, create_parents: bool | None = None) 
         raise _fail(target, _explain(exc)) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if _refuse_newer(conn, target) == 0:  # before anything writes: switching to WAL rewrites the header
-            _refuse_foreign(conn, target)
+        if refuse_newer(conn, target) == 0:  # before anything writes: switching to WAL rewrites the header
+            refuse_foreign(conn, target)
         mode = _switch_to_wal(conn)
         if str(mode).lower() != "wal":
             raise _fail(target, f"cannot switch to WAL journal (got {mode}); is the folder writable?")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, target)
+        migrate(conn, target)
     except InputError:
         conn.close()
         raise
@@ -268,62 +338,3 @@ def _explain(exc: sqlite3.DatabaseError) -> str:
     if "locked" in text:
         return f"busy: another process held its lock for over {BUSY_TIMEOUT_MS // 1000} s ({text})"
     return text
-
-
-def _refuse_newer(conn: sqlite3.Connection, path: Path) -> int:
-    current = _version(conn)
-    if current > SCHEMA_VERSION:
-        raise _fail(path, f"written by a newer clawctl (schema {current}, this clawctl knows {SCHEMA_VERSION}); "
-                    "upgrade clawctl — the store was not changed")
-    return current
-
-
-def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
-    """A SQLite file with tables but no clawctl schema belongs to another program: leave it alone."""
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    if tables and "schema_version" not in tables:  # (another clawctl may have just created it)
-        tables = tables[:3]
-        raise _fail(path, f"a SQLite database of another program (tables {', '.join(tables)}, no clawctl schema); "
-                    "refusing to touch it")
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    current = _refuse_newer(conn, path)
-    if current == SCHEMA_VERSION:
-        return
-    if current == 0:
-        _refuse_foreign(conn, path)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        current = _refuse_newer(conn, path)  # another process may have migrated while we waited for the lock
-        if current < SCHEMA_VERSION:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
-            for version, sql in MIGRATIONS:
-                if version > current:
-                    for statement in _statements(sql):
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                                 (version,))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction)."""
-    out, buf = [], []
-    for line in sql.splitlines():
-        code = line.split("--", 1)[0]
-        buf.append(code)
-        if code.rstrip().endswith(";"):
-            stmt = "\n".join(buf).strip()
-            if stmt.strip(";").strip():
-                out.append(stmt)
-            buf = []
-    rest = "\n".join(buf).strip()
-    if rest:
-        out.append(rest)
-    return out

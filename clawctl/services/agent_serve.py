@@ -10,9 +10,9 @@ from pathlib import Path
 
 from clawctl import __version__
 from clawctl.core.errors import UsageError
-from clawctl.core.fleet import Fleet
 from clawctl.core.model.agent import Agent
 from clawctl.core.refagent import AgentInfo, ReferenceAgent
+from clawctl.services.validate import load_fleet
 
 
 @dataclass
@@ -35,19 +35,6 @@ def info_for(agent: Agent) -> AgentInfo:
         max_concurrent_conversations=agent.max_concurrent_conversations,
         service_time=agent.service_time.dist,
     )
-
-
-def load_fleet(path: str) -> Fleet:
-    from clawctl.services.validate import check
-
-    checked = check([path])
-    if checked.report.failed:
-        first = next(f for f in checked.report.findings if f.severity.value == "error")
-        where = f"{first.file}:{first.span.line}" if first.span else first.file
-        raise UsageError(f"{where}: {first.code} {first.message} (run `clawctl validate {path}`)")
-    if len(checked.fleets) != 1:
-        raise UsageError(f"{path}: expected one fleet, found {len(checked.fleets)}")
-    return checked.fleets[0]
 
 
 def resolve_token(env_name: str | None, agent_id: str) -> str | None:

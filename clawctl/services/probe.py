@@ -13,6 +13,7 @@ from clawctl.adapters.prober import ProbeResult, Target, probe_once
 from clawctl.core.errors import ExitCode, UsageError
 from clawctl.core.fleet import Fleet
 from clawctl.core.registry import fleet_name
+from clawctl.services.validate import load_fleet
 
 
 @dataclass
@@ -44,10 +45,7 @@ def lab_endpoints(db: Path | None, fleet: Fleet) -> dict[str, str]:
     if not path.exists():
         return {}
     with open_store(path) as store:
-        rows = store.db.execute(
-            "SELECT l.agent_id, l.endpoint FROM lab_processes l JOIN fleets f ON f.id = l.fleet_id "
-            "WHERE f.name = ? AND l.stopped_at IS NULL ORDER BY l.id", [fleet_name(fleet)]).fetchall()
-    return {agent_id: endpoint for agent_id, endpoint in rows}
+        return {p.agent_id: p.endpoint for p in store.lab_processes(fleet=fleet_name(fleet))}
 
 
 def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[str, str], dict[str, str]]:
@@ -69,8 +67,6 @@ def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[s
 
 def probe_fleet(path: str, db: Path | None = None, *, timeout: float = 1.0, concurrency: int = 200,
                 verify_tls: bool = True) -> ProbeReport:
-    from clawctl.services.agent_serve import load_fleet
-
     if timeout <= 0:
         raise UsageError("--timeout must be above 0")
     fleet = load_fleet(path)

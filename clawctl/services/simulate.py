@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from clawctl.adapters.clock import utc_now
+from clawctl.core.env import Clock, iso_now
 from clawctl.core.errors import UsageError
 from clawctl.core.registry import fleet_name
 from clawctl.core.sim.engine import RunLength
 from clawctl.core.sim.engine import simulate as run_one
 from clawctl.core.sim.spec import ALL_STRATEGIES, DEFAULT_START, STRATEGY_CODES, build
 from clawctl.core.sim.stats import Outcome
+from clawctl.services.validate import load_fleet
 
 
 @dataclass
@@ -80,8 +82,7 @@ def _length(fleet, options: SimOptions) -> RunLength:
 
 
 def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: bool = True,
-             progress: Callable[[str, float], None] | None = None) -> SimReport:
-    from clawctl.services.agent_serve import load_fleet
+             progress: Callable[[str, float], None] | None = None, clock: Clock = utc_now) -> SimReport:
 
     if not 0 <= options.warmup < 1:
         raise UsageError("--warmup must be a share in [0, 1)")
@@ -101,23 +102,17 @@ def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: b
         report.results.append(run_one(spec, strategy, length, options.seed, warmup=options.warmup, progress=step))
     report.elapsed_s = time.perf_counter() - started
     if store:
-        report.run_id = _record(report, db)
+        report.run_id = _record(report, db, clock)
     return report
 
 
-def _record(report: SimReport, db: Path | None) -> int:
+def _record(report: SimReport, db: Path | None, clock: Clock) -> int:
     from clawctl.adapters.store import open_store
 
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = iso_now(clock)
     summary = report.as_dict()
     for r in summary["results"]:
         r.pop("agents", None)  # per-agent rows go in events, one per strategy
+    events = [(now, f"agents:{r.strategy}", r.as_dict()["agents"]) for r in report.results]
     with open_store(db) as store, store.write():
-        fleet_id = store.fleet_id(report.fleet, now)
-        run_id = store.db.execute(
-            "INSERT INTO runs (kind, fleet_id, started_at, finished_at, status, summary) VALUES (?,?,?,?,?,?)",
-            ["sim", fleet_id, now, now, "completed", json.dumps(summary)]).lastrowid
-        for r in report.results:
-            store.db.execute("INSERT INTO events (run_id, at, event, detail) VALUES (?, ?, ?, ?)",
-                             [run_id, now, f"agents:{r.strategy}", json.dumps(r.as_dict()["agents"])])
-    return run_id
+        return store.record_run("sim", store.fleet_id(report.fleet, now), now, now, "completed", summary, events)

@@ -13,7 +13,7 @@ from clawctl.core.findings import Finding, Severity
 from clawctl.core.fleet import Fleet
 from clawctl.core.lint import suppress
 from clawctl.core.lint.engine import ParsedFile, Selection, lint
-from clawctl.core.lint.registry import all_rules
+from clawctl.core.lint.catalogue import all_rules
 from clawctl.core.lint.report import LintReport
 
 
@@ -81,6 +81,18 @@ def check(paths: Sequence[str], options: ValidateOptions | None = None) -> Check
     report = LintReport(files=[d.name for d in docs], findings=findings, rules=rules,
                         fail_on=options.fail_on, source_line=source_line)
     return Checked(report, fleets, {d.name: d.data for d in docs})
+
+
+def load_fleet(path: str) -> Fleet:
+    """The one fleet in ``path`` for verbs that act on it; any error finding refuses it (exit 2)."""
+    checked = check([path])
+    if checked.report.failed:
+        first = next(f for f in checked.report.findings if f.severity.value == "error")
+        where = f"{first.file}:{first.span.line}" if first.span else first.file
+        raise UsageError(f"{where}: {first.code} {first.message} (run `clawctl validate {path}`)")
+    if len(checked.fleets) != 1:
+        raise UsageError(f"{path}: expected one fleet, found {len(checked.fleets)}")
+    return checked.fleets[0]
 
 
 def _marker_lines(doc: LoadedYaml) -> list[int]:

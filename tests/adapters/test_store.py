@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.adapters import store as store_mod
+from clawctl.adapters import store_schema
 from clawctl.adapters.store import MIGRATIONS, SCHEMA_VERSION, default_path, open_store
 from clawctl.cli.main import main
 from clawctl.core.errors import ExitCode, InputError
@@ -47,7 +47,7 @@ def _migration_tables() -> dict[str, set[str]]:
     """Tables and columns named in the CREATE TABLE statements of MIGRATIONS (constraints left out)."""
     out: dict[str, set[str]] = {}
     for _, sql in MIGRATIONS:
-        for stmt in store_mod._statements(sql):
+        for stmt in store_schema._statements(sql):
             head = re.match(r"CREATE TABLE (\w+)\s*\((.*)\)\s*;?\s*$", stmt, re.S)
             if not head:
                 continue

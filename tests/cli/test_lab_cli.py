@@ -249,8 +249,7 @@ def test_lab_lifecycle_up_status_probe_down(tmp_path, env, cleanup, sub, here):
     assert agents_of(fleet) == []
     assert cli_json(here, "lab", "status")["agents"] == []
     with open_store(Path(env["CLAWCTL_DB"])) as store:
-        open_rows = store.db.execute("SELECT COUNT(*) FROM lab_processes WHERE stopped_at IS NULL").fetchone()[0]
-    assert open_rows == 0
+        assert store.lab_processes() == []
 
 
 def test_lab_down_leaves_a_reused_pid_alone(tmp_path, env, here):
@@ -258,12 +257,8 @@ def test_lab_down_leaves_a_reused_pid_alone(tmp_path, env, here):
     try:
         with open_store(Path(env["CLAWCTL_DB"])) as store:
             with store.write():
-                fleet_id = store.db.execute("INSERT INTO fleets (name, created_at) VALUES ('reuse', '2026-01-01')"
-                                            ).lastrowid
-                store.db.execute(
-                    "INSERT INTO lab_processes (fleet_id, agent_id, pid, started_at, proc_start, endpoint) "
-                    "VALUES (?, 'ghost', ?, '2026-01-01', '12345.678', 'http://127.0.0.1:9')",
-                    [fleet_id, sleeper.pid])
+                fleet_id = store.fleet_id("reuse", "2026-01-01")
+                store.add_lab_process(fleet_id, "ghost", sleeper.pid, "12345.678", "http://127.0.0.1:9", "2026-01-01")
         status = cli_json(here, "lab", "status", code=4)
         assert [(a["id"], a["state"]) for a in status["agents"]] == [("ghost", "replaced")]
         down = cli_json(here, "lab", "down")
@@ -277,9 +272,9 @@ def test_lab_down_leaves_a_reused_pid_alone(tmp_path, env, here):
 
 
 def test_lab_down_kills_what_ignores_sigterm_after_the_grace(tmp_path, env, here, monkeypatch):
-    from clawctl.services import lab
+    from clawctl.adapters import processes
 
-    monkeypatch.setattr(lab, "STOP_GRACE", 0.3)
+    monkeypatch.setattr(processes, "STOP_GRACE", 0.3)
     stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
                                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                                  "print('ready', flush=True)\ntime.sleep(30)"],
@@ -289,11 +284,8 @@ def test_lab_down_kills_what_ignores_sigterm_after_the_grace(tmp_path, env, here
         start = f"{psutil.Process(stubborn.pid).create_time():.3f}"
         with open_store(Path(env["CLAWCTL_DB"])) as store:
             with store.write():
-                fleet_id = store.db.execute("INSERT INTO fleets (name, created_at) VALUES ('stubborn', '2026-01-01')"
-                                            ).lastrowid
-                store.db.execute(
-                    "INSERT INTO lab_processes (fleet_id, agent_id, pid, started_at, proc_start, endpoint) "
-                    "VALUES (?, 'mule', ?, '2026-01-01', ?, 'http://127.0.0.1:9')", [fleet_id, stubborn.pid, start])
+                fleet_id = store.fleet_id("stubborn", "2026-01-01")
+                store.add_lab_process(fleet_id, "mule", stubborn.pid, start, "http://127.0.0.1:9", "2026-01-01")
         started = time.monotonic()
         down = cli_json(here, "lab", "down")
         assert down["stopped"] == ["mule"]

@@ -1,0 +1,119 @@
+"""Child processes: start them detached, tell whether a recorded one still runs, stop exactly those.
+
+A process is known by its pid *and* its own start time (:class:`ProcessRef`): a pid whose start time
+no longer matches was reused by another program, which is never signalled.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+STOP_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class ProcessRef:
+    pid: int
+    start: str  # the process's start time, as psutil reports it, to 1 ms: "1764489600.123"
+
+
+def _start_of(proc: psutil.Process) -> str:
+    return f"{proc.create_time():.3f}"
+
+
+def _same(proc: psutil.Process, ref: ProcessRef) -> bool:
+    """Whether ``proc`` is still the process ``ref`` recorded (the one start-time check)."""
+    return _start_of(proc) == ref.start
+
+
+@dataclass
+class Started:
+    """A process this clawctl started: its reference, and a handle to ask whether it has exited."""
+
+    ref: ProcessRef
+    popen: subprocess.Popen
+
+    def exit_code(self) -> int | None:
+        return self.popen.poll()
+
+
+def spawn(cmd: Sequence[str], log: Path) -> Started:
+    """Start ``cmd`` in its own session (it outlives the shell that started it), output appended to ``log``."""
+    with open(log, "ab") as out:
+        popen = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                 start_new_session=True, close_fds=True)
+    try:
+        start = _start_of(psutil.Process(popen.pid))
+    except psutil.NoSuchProcess:  # gone already; it can no longer be mistaken for another
+        start = ""
+    return Started(ProcessRef(popen.pid, start), popen)
+
+
+def state(ref: ProcessRef) -> str:
+    """``running``, ``exited`` or ``replaced`` (the pid now belongs to another process)."""
+    try:
+        proc = psutil.Process(ref.pid)
+        if not _same(proc, ref):
+            return "replaced"
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return "exited"
+        return "running"
+    except psutil.NoSuchProcess:
+        return "exited"
+    except psutil.AccessDenied:
+        return "running"
+
+
+def stop_all(refs: Mapping[Hashable, ProcessRef], grace: float | None = None) -> dict[Hashable, str]:
+    """SIGTERM every process still ours, one grace period for all, then SIGKILL what remains.
+
+    Returns per key ``stopped``, ``exited`` (gone before we asked) or ``replaced`` (pid reused; left
+    alone). A zombie counts as gone: its reaper is not us, and may be slow.
+    """
+    grace = STOP_GRACE if grace is None else grace
+    outcomes: dict[Hashable, str] = {}
+    signalled: dict[Hashable, psutil.Process] = {}
+    for key, ref in refs.items():
+        try:
+            proc = psutil.Process(ref.pid)
+            if not _same(proc, ref):
+                outcomes[key] = "replaced"
+            elif proc.status() == psutil.STATUS_ZOMBIE:
+                outcomes[key] = "exited"
+            else:
+                proc.send_signal(signal.SIGTERM)
+                signalled[key] = proc
+        except psutil.NoSuchProcess:
+            outcomes[key] = "exited"
+        except psutil.AccessDenied:
+            outcomes[key] = "replaced"
+    for sig in (None, signal.SIGKILL):
+        alive = [p for p in signalled.values() if not _gone(p)]
+        if sig is not None:
+            for proc in alive:
+                try:
+                    proc.send_signal(sig)
+                except psutil.NoSuchProcess:
+                    pass
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+            alive = [p for p in alive if not _gone(p)]
+        if not alive:
+            break
+    outcomes.update({key: "stopped" for key in signalled})
+    return outcomes
+
+
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
