@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from clawctl.adapters import ryml_tree as rt
 from clawctl.core.errors import InputError
 from clawctl.core.findings import Finding, Related, Severity
-from clawctl.core.yamlscalars import resolve_core, yaml11_retype
+from clawctl.core.yamlscalars import describe, resolve_core, yaml11_retype
 
 if TYPE_CHECKING:
     from clawctl.adapters.yamlload import Budgets, LoadedYaml
@@ -136,7 +136,7 @@ class Builder:
         return value
 
     def _retyped(self, node: int, text: str, value: object, old: str, *, key: bool) -> None:
-        now = f'the string "{text}"' if isinstance(value, str) else repr(value)
+        now = describe(value, quote='"')
         self._problem(
             "Y003", Severity.WARNING,
             f"`{text}` is {now} in YAML 1.2 but {old} to a YAML 1.1 reader (PyYAML and others); "

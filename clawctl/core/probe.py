@@ -1,4 +1,6 @@
-"""What a probe saw, and the state it means (agent-api.md, "State mapping for any probe"). Pure.
+"""What a probe saw, and the state it means. Pure.
+
+The states, the same for an OpenClaw gateway and a clawctl agent:
 
 - ``ready``: readiness true.
 - ``degraded``: live but not ready (``failing`` says why).
@@ -86,7 +88,8 @@ def startup(obs: Observation) -> Verdict | None:
     return None
 
 
-# Series the dashboard needs, found by scanning (research/metrics-anchors.md: 60-70x cheaper than parsing).
+# Series the dashboard needs, found by scanning the body for them rather than parsing it: 60-70x cheaper
+# than prometheus_client 0.26's parser (0.04 ms against 2.6 ms for a 222-sample body).
 CLAWCTL_SERIES = {
     "active": b"clawctl_agent_active_conversations",
     "max": b"clawctl_agent_max_conversations",

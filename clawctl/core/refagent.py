@@ -2,7 +2,9 @@
 
 The HTTP server (adapters/agent_server.py) owns the clock and the event loop and calls in here;
 everything decided about a request is decided here, from the state, the time it is handed and the
-random generator it was given. Agent API v1: ../shared/spec/agent-api.md, section 2.
+random generator it was given. It implements the clawctl agent API v1: conversations, sessions and
+admin routes under `/v1/`, plus `/healthz`, `/readyz` and `/metrics` answered in the shapes an
+OpenClaw gateway uses, so one prober serves both.
 """
 
 from __future__ import annotations

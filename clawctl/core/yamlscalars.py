@@ -24,6 +24,7 @@ _NAN = {".nan", ".NaN", ".NAN"}
 _CORE_FIRST = frozenset("0123456789-+.~nNtTfF")
 
 _MISSING = object()
+_VALUE_KEY = "(the YAML 1.1 value key)"  # what a YAML 1.1 reader makes of a plain `=`
 
 
 _CORE_ANY = re.compile(
@@ -116,7 +117,7 @@ def yaml11_value(text: str) -> object:
     if text == "<<":
         return _MISSING  # merge key: both readers treat it specially
     if text == "=":
-        return "(the YAML 1.1 value key)"
+        return _VALUE_KEY
     if _Y11_INT2.fullmatch(text):
         return int(text.replace("_", "").replace("0b", ""), 2)
     if _Y11_INT16.fullmatch(text):
@@ -148,8 +149,16 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-def describe(value: object) -> str:
-    """A short phrase for a typed value: ``the integer 1020``, ``the boolean false``."""
+_LONG_STRING = 40  # longer strings are described as "a string", to keep messages short
+
+
+def describe(value: object, *, quote: str = "`") -> str:
+    """A short phrase for a YAML value, named by its type: ``the integer 1020``, ``the boolean false``.
+
+    Used by the Y003 warning (how a YAML 1.1 reader types a scalar) and by schema findings (the value
+    a key holds). Strings are shown between ``quote`` (backticks, as finding messages quote values);
+    strings over 40 characters, lists and mappings are named by their type only.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -163,8 +172,12 @@ def describe(value: object) -> str:
     if isinstance(value, date):
         return f"the date {value.isoformat()}"
     if isinstance(value, str):
-        return f'the string "{value}"' if not value.startswith("(") else value
-    return repr(value)
+        return f"the string {quote}{value}{quote}" if len(value) <= _LONG_STRING else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def yaml11_retype(text: str, core_value: object) -> str | None:
@@ -176,5 +189,8 @@ def yaml11_retype(text: str, core_value: object) -> str | None:
         old = text
     if _same(old, core_value):
         return None
-    return describe(old)
+    if text == "=":
+        return _VALUE_KEY  # a key, not a value: nothing for describe() to name
+    # Double quotes: the message goes on to say how to quote the scalar in YAML, `quote it ("17:00")`.
+    return describe(old, quote='"')
 

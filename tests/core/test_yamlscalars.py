@@ -86,8 +86,14 @@ def test_same_distinguishes_bool_from_int():
 
 @pytest.mark.parametrize("value, text", [
     (None, "null"), (True, "the boolean true"), (False, "the boolean false"), (1020, "the integer 1020"),
-    (1.5, "the float 1.5"), (date(2024, 1, 1), "the date 2024-01-01"),
-    (datetime(2024, 1, 1, 9, 0), "the timestamp 2024-01-01T09:00:00"), ("x", 'the string "x"'),
+    (1.5, "the float 1.5"), (1e20, "the float 1e+20"), (date(2024, 1, 1), "the date 2024-01-01"),
+    (datetime(2024, 1, 1, 9, 0), "the timestamp 2024-01-01T09:00:00"), ("x", "the string `x`"),
+    ("(x)", "the string `(x)`"), ("a" * 40, f"the string `{'a' * 40}`"), ("a" * 41, "a string"),
+    ([1, 2], "a list"), ({"a": 1}, "a mapping"),
 ])
 def test_describe(value, text):
     assert describe(value) == text
+
+
+def test_describe_quotes_strings_as_told():
+    assert describe("x", quote='"') == 'the string "x"'

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.core.lint.registry import FAMILIES, all_rules
+from clawctl.core.lint.catalogue import FAMILIES, all_rules
+from clawctl.core.lint.report import RuleList
 from clawctl.render.rules import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def clawctl(*args: str) -> subprocess.CompletedProcess:
 
 def test_docs_page_is_generated_from_the_catalogue():
     page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert page == markdown(list(RULES.values())), \
+    assert page == markdown(RuleList(list(RULES.values()))), \
         "docs/rules.md is stale: run `clawctl rule --all --format markdown > docs/rules.md`"
 
 
@@ -76,7 +77,7 @@ def test_catalogue_is_grouped_by_family_in_a_fixed_order():
     prefixes = [code[0] for code in RULES]
     groups = [p for i, p in enumerate(prefixes) if i == 0 or prefixes[i - 1] != p]
     assert groups == [p for p in FAMILIES if p in prefixes]
-    script = ("import clawctl.core.lint.suppress, clawctl.core.lint.rules_secrets\n"
-              "from clawctl.core.lint.registry import all_rules\nprint(' '.join(all_rules()))")
+    script = ("import clawctl.core.lint.rules.c_suppressions, clawctl.core.lint.rules.x_secrets\n"
+              "from clawctl.core.lint.catalogue import all_rules\nprint(' '.join(all_rules()))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == list(RULES)

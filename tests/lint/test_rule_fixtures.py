@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.core.lint.registry import all_rules
+from clawctl.core.lint.catalogue import all_rules
 from clawctl.services.validate import validate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"

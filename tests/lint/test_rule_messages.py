@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.render.findings_json import render_json
+from clawctl.render.output import json_text
 from clawctl.services.validate import validate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
@@ -89,6 +89,19 @@ def test_sexagesimal_time_says_1020():
 def test_range_error_reads_as_a_sentence():
     f = only(FIXTURES / "S003" / "fail.yaml", "S003")
     assert f.message == "`max_concurrent_conversations` must be greater than or equal to 1"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("weight: \"3\"", "`weight` must be an integer, not the string `3`"),
+    ("weight: true", "`weight` must be an integer, not the boolean true"),
+    ("weight: 1.5", "`weight` must be an integer, not the float 1.5"),
+    ("weight: [1]", "`weight` must be an integer, not a list"),
+    ("region: {a: 1}", "`region` must be a string, not a mapping"),
+    ("region: 7", "`region` must be a string, not the integer 7"),
+])
+def test_wrong_type_names_the_value_it_got(tmp_path, line, message):
+    f = only(write(tmp_path, f"agents:\n  a:\n    backups: [b]\n    {line}\n  b:\n    backups: [a]\n"), "S002")
+    assert f.message == message
 
 
 def test_request_type_without_agents_says_so(tmp_path):
@@ -173,7 +186,7 @@ def test_secret_is_reported_but_never_repeated(tmp_path, case):
     assert code in {f.code for f in report.findings}, [f"{f.code} {f.message}" for f in report.findings]
     for f in report.findings:
         assert secret not in f.message, f"{f.code} repeats the secret: {f.message}"
-    out = render_json(report)
+    out = json_text(report.as_dict())
     assert secret not in out
     assert json.loads(out)["schema_version"] == 1
 
@@ -187,7 +200,7 @@ def test_secret_fixtures_never_repeat_the_value(code):
     hits = [f for f in report.findings if f.code == code]
     assert hits
     assert all(secret not in f.message for f in report.findings)
-    assert secret not in render_json(report)
+    assert secret not in json_text(report.as_dict())
 
 
 def test_literal_token_points_at_the_token():

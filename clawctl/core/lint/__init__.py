@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = (
-    "rules_yaml", "rules_schema", "rules_agents", "rules_backups", "rules_isolation", "rules_traffic",
-    "rules_secrets", "suppress",
-)
+from clawctl.core.lint.catalogue import FAMILIES, family_module
 
 
 def load_rules() -> None:
-    """Import every family module so that its rules register themselves."""
-    for name in FAMILY_MODULES:
-        importlib.import_module(f"clawctl.core.lint.{name}")
+    """Import every family module (``rules/<letter>_<family>.py``) so that its rules register themselves."""
+    for prefix in FAMILIES:
+        importlib.import_module(family_module(prefix))

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from clawctl.core.findings import Finding
 from clawctl.core.fleet import Fleet, merge
 from clawctl.core.lint import load_rules
+from clawctl.core.lint.catalogue import checks, finding, matches
 from clawctl.core.lint.context import LintContext
-from clawctl.core.lint.registry import checks, finding, matches
 from clawctl.core.model.base import strip_user_keys
-from clawctl.core.model.fleet import FleetFile
+from clawctl.core.model.fleet_file import FleetFile
 
 
 @dataclass
@@ -53,7 +53,7 @@ def fleet_key(model: FleetFile) -> str:
 def build_fleets(files: Sequence[ParsedFile]) -> tuple[list[LintContext], list[Finding]]:
     """Schema-check each file, merge files into fleets, and return them with every finding so far."""
     load_rules()
-    from clawctl.core.lint.rules_schema import check_file
+    from clawctl.core.lint.schema_check import check_file
 
     findings: list[Finding] = []
     groups: dict[str, list[tuple[str, FleetFile]]] = {}

@@ -1,4 +1,7 @@
-"""C: inline suppressions, ``# clawctl: ignore[CODE, ...]`` on the line of a finding."""
+"""Inline suppressions, ``# clawctl: ignore[CODE, ...]`` on the line of a finding.
+
+The C rules this raises for stale or malformed comments are declared in rules/c_suppressions.py.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clawctl.core.findings import Finding, Severity, Span
-from clawctl.core.lint.registry import declare
 
 MARKER = b"clawctl:"
 _COMMENT = re.compile(r"(?:^|\s)#\s*clawctl:\s*ignore(?:\[([^\]]*)\])?")
-
-declare("C001", "unused-suppression", Severity.WARNING, "A suppression comment that suppresses nothing.", """
-    `# clawctl: ignore[CODE]` hides findings of CODE that start on its line. When none does (the
-    problem was fixed, or the comment sits on the wrong line), the comment is stale: remove it.
-""")
-declare("C002", "bad-suppression", Severity.WARNING, "A suppression comment without codes, or with an unknown code.", """
-    Suppressions name the rules they silence: `# clawctl: ignore[B007]`, or several separated by
-    commas. A bare `# clawctl: ignore` would hide everything on the line, so it is not honoured.
-""")
 
 
 @dataclass(slots=True)

@@ -134,7 +134,12 @@ AGENT_FIELDS = tuple(AgentSpec.model_fields)
 
 
 class Agent:
-    """An agent with its defaults applied: every field has a value (fleet-format.md defaults)."""
+    """An agent with its defaults applied.
+
+    Each key comes from the agent's own entry, else from the `defaults` of its file (a whole value:
+    lists are replaced, not merged), else from clawctl's built-in default where there is one: type
+    `general`, 10 concurrent conversations, weight 1, endpoint kind `clawctl`, empty lists.
+    """
 
     __slots__ = ("id", "spec", "file", "type", "domain", "region", "capabilities", "channels", "languages",
                  "timezone", "business_hours", "availability", "max_concurrent_conversations", "weight",

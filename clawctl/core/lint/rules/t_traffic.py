@@ -1,4 +1,4 @@
-"""L and T: load balancing settings and the traffic the fleet must serve."""
+"""T: the traffic the fleet must serve (the mix, what can serve it, how long a run lasts)."""
 
 from __future__ import annotations
 
@@ -6,47 +6,10 @@ import math
 from collections.abc import Iterator
 
 from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint.catalogue import finding, rule
 from clawctl.core.lint.context import LintContext
-from clawctl.core.lint.registry import declare, finding, rule
-from clawctl.core.model.fleet import ALGORITHM_NAMES
-from clawctl.core.suggest import did_you_mean
 
-_SUM_TOLERANCE = 1e-6
-
-
-@rule("L001", "scoring-weights", Severity.ERROR, "The scored strategy's weights do not sum to 1.", """
-    `load_balancing.scoring` weighs capability, performance, load and customer history; the weights
-    are shares of one score and must sum to 1 (the brief's 0.4 / 0.3 / 0.2 / 0.1).
-""")
-def scoring_weights(ctx: LintContext) -> Iterator[Finding]:
-    lb = ctx.fleet.load_balancing
-    s = lb.scoring
-    total = s.capability + s.performance + s.load + s.customer_history
-    if "load_balancing" in ctx.fleet.section_file and not math.isclose(total, 1.0, abs_tol=_SUM_TOLERANCE):
-        yield finding("L001", f"scoring weights sum to {total:g}, not 1", ctx.fleet.where("load_balancing"),
-                      ("load_balancing", "scoring"), at_key=True)
-
-
-declare("L002", "unknown-strategy", Severity.ERROR, "An unknown load-balancing strategy.", """
-    `load_balancing.strategy` is one of round_robin, weighted_round_robin, least_conn, p2c, random,
-    scored, priority_weighted. The message suggests the nearest.
-""")
-
-
-@rule("L003", "unknown-algorithm", Severity.ERROR, "A `load_balancing_strategy` algorithm clawctl cannot map.", """
-    The descriptive form names algorithms: `real_time_optimization` (the scored strategy),
-    `priority_weighted` (priority queues over least_conn) and `predictive_distribution` (drained
-    agents activated ahead of a forecast peak). Other names have no behaviour to simulate or check.
-""")
-def unknown_algorithm(ctx: LintContext) -> Iterator[Finding]:
-    lbs = ctx.fleet.load_balancing_strategy
-    if lbs is None:
-        return
-    for i, algo in enumerate(lbs.algorithms):
-        if algo.name not in ALGORITHM_NAMES:
-            yield finding("L003", f"unknown algorithm `{algo.name}`{did_you_mean(algo.name, ALGORITHM_NAMES)}; "
-                          f"one of {', '.join(ALGORITHM_NAMES)}", ctx.fleet.where("load_balancing_strategy"),
-                          ("load_balancing_strategy", "algorithms", i, "name"))
+_SUM_TOLERANCE = 1e-6  # how far from 1 the mix shares may sum (L001 uses the same for scoring weights)
 
 
 def _eligible(agent, entry) -> bool:
@@ -104,7 +67,7 @@ def unservable_request(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("T003", "unspoken-language", Severity.WARNING, "A request type's language that no eligible agent speaks.", """
     A mix entry with a `language` should be served by agents that list that language. Languages do
-    not restrict eligibility (fleet-format.md), so such requests are served, but not in their language.
+    not restrict eligibility, so such requests are served, but not in their language.
 """)
 def unspoken_language(ctx: LintContext) -> Iterator[Finding]:
     traffic = ctx.fleet.traffic

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint.catalogue import finding, rule
 from clawctl.core.lint.context import LintContext
-from clawctl.core.lint.registry import finding, rule
-from clawctl.core.model.fleet import ENCRYPTION_ORDER
+from clawctl.core.model.fleet_file import ENCRYPTION_ORDER
 from clawctl.core.suggest import did_you_mean
 
 

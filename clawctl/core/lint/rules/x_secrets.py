@@ -1,4 +1,8 @@
-"""X: secrets. Nothing that looks like a credential may sit in a fleet file."""
+"""X: secrets. Nothing that looks like a credential may sit in a fleet file.
+
+X001 (a literal `auth.token`, or credentials in an endpoint URL) is raised by the schema check
+(clawctl/core/lint/schema_check.py) and declared here; X002 is checked here over every file's raw data.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,14 @@ import re
 from collections.abc import Iterator
 
 from clawctl.core.findings import Finding, Path, Severity
+from clawctl.core.lint.catalogue import declare, finding, rule
 from clawctl.core.lint.context import LintContext
-from clawctl.core.lint.registry import finding, rule
+
+declare("X001", "literal-secret", Severity.ERROR, "A secret written into the fleet file.", """
+    Tokens and passwords never belong in a fleet file, which lives in git. Name the environment
+    variable that holds the token: `auth: {token_env: SALES_AGENT_TOKEN}`. Credentials inside an
+    endpoint URL count too. clawctl never prints, logs or stores the token itself.
+""")
 
 # A secret word at the end of a key, after a `_`/`-` or a camelCase boundary: `api_key`, `x-api-key`, `accessToken`.
 _SECRET_KEYS = re.compile(

@@ -1,7 +1,7 @@
 """Y: YAML hygiene. Raised by the loader (adapters/yamlload.py) and the engine; declared here."""
 
 from clawctl.core.findings import Severity
-from clawctl.core.lint.registry import declare
+from clawctl.core.lint.catalogue import declare
 
 declare("Y001", "syntax-error", Severity.ERROR, "The file is not valid YAML.", """
     The parser stopped at the position shown. Nothing after it was checked.

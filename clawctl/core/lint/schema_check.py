@@ -1,5 +1,6 @@
-"""S, V and X001: the schema check. Runs the pydantic model and turns its errors into findings.
+"""The schema check: runs the pydantic model over one file and turns its errors into findings.
 
+Its findings carry S, V, X001 and L002 codes (declared in the family modules of clawctl/core/lint/rules/).
 A file with schema errors is salvaged: the offending values are dropped and the rest validated again,
 so the fleet-level rules still run on everything that was well-formed.
 """
@@ -11,60 +12,11 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from clawctl.core.findings import Finding, Path, Severity
-from clawctl.core.lint.registry import declare, finding
-from clawctl.core.model.fleet import FleetFile
+from clawctl.core.findings import Finding, Path
+from clawctl.core.lint.catalogue import finding
+from clawctl.core.model.fleet_file import FleetFile
 from clawctl.core.suggest import did_you_mean
-
-declare("S001", "unknown-key", Severity.ERROR, "A key the fleet format does not define.", """
-    Every section accepts a fixed set of keys; a typo would otherwise be ignored silently.
-    The message suggests the nearest known key. Keys starting with `x-` are free for your own use.
-""")
-declare("S002", "wrong-type", Severity.ERROR, "A value of the wrong type.", """
-    For example a string where a number is expected (`weight: "3"`), or a single value where a list
-    is expected. clawctl does not coerce: what you write is what every tool reads.
-""")
-declare("S003", "out-of-range", Severity.ERROR, "A number outside its allowed range, or values that contradict.", """
-    `max_concurrent_conversations` must be at least 1, `weight` at least 0, a share or a score weight
-    between 0 and 1, a lognormal's p95 above its mean, and so on.
-""")
-declare("S004", "missing-key", Severity.ERROR, "A required key is missing.", """
-    `agents` at the top level, `rate` in `traffic.arrivals`, `level` in a security level, `name` and
-    `share` in a mix entry, `token_env` in `auth`.
-""")
-declare("S005", "unknown-value", Severity.ERROR, "A value outside the allowed set.", """
-    Keys such as `type`, `endpoint_kind`, `encryption` or `queue.discipline` take one of a fixed set
-    of values; the message lists them and suggests the nearest.
-""")
-declare("S006", "duplicate-section", Severity.ERROR, "A top-level section is defined in two files of one fleet.", """
-    When a fleet is split over several files, `agents` merge; every other section (`load_balancing`,
-    `traffic`, ...) must be defined in one file only. `defaults` apply to the agents of their own file.
-    `apiVersion`, `kind` and `metadata` may repeat: files of one fleet share `metadata.name`.
-""")
-declare("V001", "bad-duration", Severity.ERROR, "A duration that cannot be read.",
-        "Durations are `250ms`, `30s`, `2m`, `1h`, `1h30m`, `1d`, or a bare number of seconds.")
-declare("V002", "bad-rate", Severity.ERROR, "A rate that cannot be read.",
-        "Rates are a count per unit of time: `120/min`, `2/s`, `50000/h`.")
-declare("V003", "bad-percentage", Severity.ERROR, "A percentage that cannot be read or lies outside 0..100.",
-        "Percentages are `85`, `85%` or `99.95%`.")
-declare("V004", "bad-schedule", Severity.ERROR, "Business hours that cannot be read.", """
-    `schedule` is `<time>-<time> <days>`: times like `9AM`, `9:30AM` or `18:00`; days `daily`,
-    `weekdays`, `weekends`, a range `Mon-Fri` or a list `Mon,Wed,Fri`. The other form is
-    `start`, `end` and optional `days`. An end before the start crosses midnight.
-""")
-declare("V005", "bad-url", Severity.ERROR, "An endpoint that is not an http(s) URL.",
-        "An endpoint is `http(s)://host:port` with an optional path prefix, and no query or fragment.")
-declare("V006", "unknown-timezone", Severity.ERROR, "A time zone that is not an IANA zone name.", """
-    Time zones are IANA names such as `Europe/London` or `America/New_York`; abbreviations like `EST`
-    are ambiguous. The message suggests the nearest zone.
-""")
-declare("V007", "bad-agent-id", Severity.ERROR, "An agent id outside `[a-z0-9][a-z0-9_-]*` or over 63 characters.",
-        "Agent ids become URL paths, metric labels and store keys; they are lower case and short.")
-declare("X001", "literal-secret", Severity.ERROR, "A secret written into the fleet file.", """
-    Tokens and passwords never belong in a fleet file, which lives in git. Name the environment
-    variable that holds the token: `auth: {token_env: SALES_AGENT_TOKEN}`. Credentials inside an
-    endpoint URL count too. clawctl never prints, logs or stores the token itself.
-""")
+from clawctl.core.yamlscalars import describe
 
 _CUSTOM_CODES = {
     "clawctl_duration": "V001",
@@ -88,23 +40,10 @@ _TYPE_WORDS = {
 
 
 def _describe(value: object, path: Path = ()) -> str:
+    """The value as :func:`describe` names it, unless it may be a credential: then it is not shown."""
     if _looks_secret(path, value):
         return "a string (not shown: it looks like a secret)"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value:g}"
-    if isinstance(value, str):
-        return f"the string `{value}`" if len(value) <= 40 else "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+    return describe(value)
 
 
 def _model_at(path: Path) -> type[BaseModel] | None:
@@ -219,10 +158,10 @@ def _section_name(section: str | int | None) -> str:
 
 
 def _looks_secret(path: Path, value: object) -> bool:
-    """Whether echoing ``value`` in a message could leak a credential (fleet-format: messages never do)."""
+    """Whether echoing ``value`` in a message could leak a credential (no message ever shows one)."""
     if not isinstance(value, str) or not value:
         return False
-    from clawctl.core.lint.rules_secrets import looks_like_secret
+    from clawctl.core.lint.rules.x_secrets import looks_like_secret
 
     in_auth = any(part == "auth" and (i == 0 or path[i - 1] != "agents") for i, part in enumerate(path))
     return in_auth or looks_like_secret(path, value)

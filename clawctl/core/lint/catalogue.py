@@ -1,8 +1,9 @@
 """The rule catalogue: every lint rule has a stable code, a name, a severity, a summary and a doc entry.
 
-Rule families live in one module each (``clawctl/core/lint/rules_*.py``) and register themselves
-with :func:`rule`. Some rules are raised while loading or schema-checking a file (``Y`` and ``S``
-codes); they are registered with no check function so that docs, ``--select`` and
+Each family of :data:`FAMILIES` has one module, ``clawctl/core/lint/rules/<letter>_<family>.py``
+(:func:`family_module`), whose rules register themselves with :func:`rule`. Some rules are raised
+while loading or schema-checking a file (for example the ``Y``, ``S`` and ``V`` codes); their family
+module registers them with :func:`declare`, without a check function, so that docs, ``--select`` and
 ``clawctl rule`` know them.
 """
 
@@ -53,6 +54,11 @@ FAMILIES = {
 RULES: dict[str, RuleInfo] = {}
 
 
+def family_module(prefix: str) -> str:
+    """The module that holds family ``prefix``'s rules: ``L`` -> ``clawctl.core.lint.rules.l_load_balancing``."""
+    return f"clawctl.core.lint.rules.{prefix.lower()}_{FAMILIES[prefix].lower().replace(' ', '_')}"
+
+
 def rule(code: str, name: str, severity: Severity, summary: str, doc: str = ""):
     """Register a rule; used as a decorator on its check, or called bare for a rule raised elsewhere."""
     if code in RULES:
@@ -80,8 +86,8 @@ def finding(code: str, message: str, file: str, path: tuple = (), *, at_key: boo
 def all_rules() -> dict[str, RuleInfo]:
     """Every rule, in catalogue order: by family (the order of FAMILIES), then by code.
 
-    Modules register in whatever order they are first imported (``suppress`` is imported early by
-    ``validate``), so the order is fixed here rather than left to import order.
+    Modules register in whatever order they are first imported, so the order is fixed here rather
+    than left to import order.
     """
     from clawctl.core.lint import load_rules
 

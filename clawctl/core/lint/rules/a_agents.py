@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint.catalogue import declare, finding, rule
 from clawctl.core.lint.context import LintContext
-from clawctl.core.lint.registry import declare, finding, rule
 from clawctl.core.suggest import did_you_mean
 
-# OpenClaw's channel ids plus the three clawctl adds (fleet-format.md).
+# OpenClaw's channel ids plus the three clawctl adds.
 KNOWN_CHANNELS = (
-    # OpenClaw (docs/channels/index.md, August 2026; research/openclaw-surface.md)
+    # OpenClaw's configurable channels, as its channel documentation listed them on 2026-08-22 (the
+    # 2026.8.x releases). `weixin` and `wechat` are aliases of `openclaw-weixin`; OpenClaw's internal
+    # `webchat` channel cannot be configured.
     "whatsapp", "telegram", "discord", "slack", "signal", "imessage", "googlechat", "msteams", "matrix",
     "mattermost", "irc", "line", "feishu", "nextcloud-talk", "nostr", "qqbot", "synology-chat", "tlon",
     "twitch", "zalo", "zalouser", "sms", "buzz", "clickclack", "raft", "reef", "yuanbao", "wecom",
