@@ -2,7 +2,7 @@
 
     python bench/simulate.py [--requests 1000000] [--repeat 3] [--skip-memory] [--profile]
 
-1. The reference model of research/sim-anchors.md section 4, written as a fleet: 100 agents x 10 slots,
+1. The reference model (M/M/1000 at rho 0.9), written as a fleet: 100 agents x 10 slots,
    exponential service with mean 1 s, Poisson arrivals at 900/s (rho 0.9), least_conn, one central
    unbounded FIFO queue, no mix, no business hours. Exactly M/M/1000. clawctl's engine
    (clawctl.core.sim.engine.simulate) runs it in this process: one untimed warm-up run first (it loads
@@ -56,6 +56,8 @@ from pathlib import Path
 
 from timing import Medians  # bench/ is not a package: imported from this folder
 
+ORACLES_DIR = Path(__file__).resolve().parents[1] / "tests" / "core"  # the closed-form queueing oracles
+
 TARGET_RATIO = 6.0  # clawctl / SimPy, reference model
 TARGET_FULL = 300_000.0  # requests/s, full model
 TARGET_RSS_MB = 500.0  # peak RSS at 10M requests
@@ -72,7 +74,7 @@ def reference_fleet(agents: int = REF_AGENTS, slots: int = REF_SLOTS, rate: floa
     """The research model as a lint-clean fleet: identical agents, exponential 1 s service, least_conn,
     central FIFO. Two regions alternate; each agent's backups are identical agents of the other one."""
     out = [
-        "# bench/simulate.py: the reference model of research/sim-anchors.md section 4 (M/M/1000, rho 0.9).\n",
+        "# bench/simulate.py: the reference model (M/M/1000, rho 0.9).\n",
         "apiVersion: clawctl/v1\nkind: Fleet\nmetadata:\n  name: sim-bench-reference\n",
         "defaults:\n",
         f"  max_concurrent_conversations: {slots}\n",
@@ -173,7 +175,7 @@ def make_spec(path: Path, requests: int):
     kernel's arrays, with business-hour edges over the run's horizon."""
     from clawctl.core.sim.engine import RunLength
     from clawctl.core.sim.spec import build
-    from clawctl.services.agent_serve import load_fleet
+    from clawctl.services.validate import load_fleet
 
     fleet = load_fleet(str(path))
     spec = build(fleet, horizon=1.0)
@@ -416,7 +418,9 @@ class Report:
 def bench_reference(ref_path: Path, requests: int, simpy_requests: int, repeat: int, seed: int,
                     report: Report) -> tuple[Runs, Runs]:
     from clawctl.core.sim import kernel
-    from clawctl.core.sim.oracles import mmc
+
+    sys.path.insert(0, str(ORACLES_DIR))
+    from oracles import mmc  # a test helper: tests/core/oracles.py
 
     print(f"\n== 1-2. Reference model (M/M/1000, rho 0.9, least_conn, central FIFO): clawctl {requests:,} "
           f"requests, SimPy {simpy_requests:,} ==")
@@ -478,7 +482,7 @@ def bench_reference(ref_path: Path, requests: int, simpy_requests: int, repeat: 
     print(f"{'P(wait)':<16} {c['p_wait']:>12.2e} {s['p_wait']:>12.2e} {oracle.p_wait:>12.2e}")
     print(f"{'mean wait s':<16} {c['wait_mean']:>12.2e} {s['wait_mean']:>12.2e} {oracle.wq:>12.2e}")
     print("(waits are a rare event at rho 0.9 with 1,000 slots, about 1 request in 1,700: their relative "
-          "error is sampling noise at this length; research/sim-anchors.md section 4)")
+          "error is sampling noise at this length)")
     agree = (abs(c["utilization"] - rho) < 0.01 and abs(s["utilization"] - rho) < 0.01
              and abs(c["utilization"] - s["utilization"]) < 0.01
              and _close(c["sojourn_mean"], oracle.w, 0.01) and _close(s["sojourn_mean"], oracle.w, 0.01)

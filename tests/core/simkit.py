@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 
 from clawctl.core.fleet import Fleet, merge
-from clawctl.core.model.fleet import FleetFile
+from clawctl.core.model.fleet_file import FleetFile
 from clawctl.core.sim.engine import RunLength, simulate
 from clawctl.core.sim.spec import DEFAULT_START, RunSpec, build
 from clawctl.core.sim.stats import Outcome

@@ -1,13 +1,12 @@
-"""The closed-form oracles reproduce every exact value in research/sim-anchors.md (sections 2, 3)."""
+"""The closed-form oracles reproduce published exact values: Erlang B and C, M/M/1, M/M/c/K, Pollaczek-Khinchine."""
 
 import itertools
 import math
 import random
 from decimal import Decimal
 
+import oracles as o
 import pytest
-
-from clawctl.core.sim import oracles as o
 
 
 def assert_printed(value, text):

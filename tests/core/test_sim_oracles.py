@@ -1,4 +1,4 @@
-"""`clawctl simulate` against closed-form queueing oracles (research/sim-anchors.md, section 2 and 3).
+"""`clawctl simulate` against closed-form queueing oracles (Erlang B and C, M/M/c, M/M/c/K, Pollaczek-Khinchine).
 
 Every run has a fixed seed and every tolerance follows from the run length:
 
@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import math
 
+import oracles as o
 import pytest
 from simkit import DET1, EXP1, LOGN1, make_fleet, poisson, pool, run
 
 from clawctl.core.service_time import Z95
-from clawctl.core.sim import oracles as o
 from clawctl.core.sim.structures import HIST_RATIO
 
 HIST = HIST_RATIO - 1  # relative width of a histogram bin: a quantile is exact to within this

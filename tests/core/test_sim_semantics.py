@@ -17,11 +17,11 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import oracles as o
 import pytest
 from simkit import EXP1, make_fleet, poisson, pool, run, spec_for
 
 from clawctl.core.sim import layout as L
-from clawctl.core.sim import oracles as o
 from clawctl.core.sim.engine import RunLength
 from clawctl.core.sim.routing import choose
 from clawctl.core.sim.spec import ALL_STRATEGIES, STRATEGY_CODES

@@ -1,4 +1,4 @@
-"""The fleet file, format v1 (../shared/spec/fleet-format.md), as pydantic models."""
+"""The fleet file, format v1, as pydantic models: one class per section, `FleetFile` for a whole file."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ from pydantic import Field
 from clawctl.core.model.agent import AgentSpec
 from clawctl.core.model.base import Section
 from clawctl.core.model.types import AgentId, Duration, Fraction, Percent, Rate
+from clawctl.core.sim import strategies as _strategies
 
-STRATEGIES = (
-    "round_robin", "weighted_round_robin", "least_conn", "p2c", "random", "scored", "priority_weighted",
-)
-# `load_balancing_strategy.algorithms[].name` from the brief, and the behaviour each maps to.
-ALGORITHM_NAMES = {
-    "real_time_optimization": "scored",
-    "priority_weighted": "priority_weighted",
-    "predictive_distribution": "predictive_distribution",
-}
+# The `load_balancing.strategy` values, and each `load_balancing_strategy.algorithms[].name` with the
+# behaviour it maps to: both from the strategy table (clawctl.core.sim.strategies, pure Python).
+STRATEGIES = _strategies.NAMES
+ALGORITHM_NAMES = _strategies.ALGORITHM_NAMES
 ENCRYPTION_ORDER = ("none", "AES-128", "AES-256", "AES-256-GCM")  # weakest first
 MEMORY_ISOLATION = ("none", "container_level", "process_level", "hardware_enforced")
 AUDIT_LOGGING = ("none", "basic", "standard", "comprehensive")

@@ -16,6 +16,7 @@ from clawctl.core.sim import layout as L
 from clawctl.core.sim.kernel import run_block
 from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec, predictive
 from clawctl.core.sim.stats import Outcome, summarise
+from clawctl.core.sim.strategies import PREDICTIVE
 from clawctl.core.sim.structures import HIST_BINS
 
 BLOCK = 1 << 16
@@ -116,7 +117,7 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
     """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
     code = STRATEGY_CODES[strategy]
     horizon = length.horizon(spec)
-    if strategy == "predictive_distribution":
+    if strategy in PREDICTIVE:
         spec = predictive(spec, horizon * 1.05 + 3600)
     st = _State(spec, horizon)
     rng = np.random.default_rng(seed)

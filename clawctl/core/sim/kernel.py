@@ -6,7 +6,8 @@ Nothing is allocated per request: a waiting request lives in a pooled cell of a 
 (central: one per priority and request type; per-agent: one per agent), a conversation in a slot
 of its agent. Statistics are counters and log-binned histograms, so memory is flat in run length.
 
-Array layouts (columns are the constants below) are allocated by ``clawctl.core.sim.state``.
+Array layouts (columns are the constants of ``clawctl.core.sim.layout``) are allocated by
+``clawctl.core.sim.engine``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-# strategies
-RR, WRR, LEAST, P2C, RANDOM, SCORED, PRIORITY = 0, 1, 2, 3, 4, 5, 6
+from clawctl.core.sim.strategies import BY_NAME
+
+# strategies: the codes of the strategy table; numba reads these module-level ints as compile-time constants
+RR = BY_NAME["round_robin"].code
+WRR = BY_NAME["weighted_round_robin"].code
+LEAST = BY_NAME["least_conn"].code
+P2C = BY_NAME["p2c"].code
+RANDOM = BY_NAME["random"].code
+SCORED = BY_NAME["scored"].code
+PRIORITY = BY_NAME["priority_weighted"].code
 # cnt[]: counters and pointers
 (ARRIVED, STARTED, SERVED, REJECTED, ABANDONED, LOST, TRANSFERRED, RETRIED, QUEUED, OVERFLOW, SLA_MET, MEASURED,
  MEASURED_SOJ, RR_PTR, SAMPLE_I, TR_PTR, F_PTR, D_PTR, HEAP_N, POOL_FREE, BUSY_TOT, SLA_MISS, N_CNT) = range(23)

@@ -11,15 +11,12 @@ import numpy as np
 from clawctl.core.errors import UsageError
 from clawctl.core.fleet import Fleet
 from clawctl.core.model.types import zone
-from clawctl.core.sim import layout as L
+from clawctl.core.sim import strategies
 
-# The load_balancing_strategy names of the brief, and what they run as.
-STRATEGY_CODES = {
-    "round_robin": L.RR, "weighted_round_robin": L.WRR, "least_conn": L.LEAST, "p2c": L.P2C, "random": L.RANDOM,
-    "scored": L.SCORED, "priority_weighted": L.PRIORITY,
-    "real_time_optimization": L.SCORED, "predictive_distribution": L.LEAST,
-}
-ALL_STRATEGIES = ("round_robin", "weighted_round_robin", "least_conn", "p2c", "random", "scored", "priority_weighted")
+# Every name `clawctl simulate --strategy` accepts (the strategies and the algorithm names of
+# `load_balancing_strategy`), and the code it runs with; --compare runs ALL_STRATEGIES.
+STRATEGY_CODES = strategies.CODES
+ALL_STRATEGIES = strategies.NAMES
 PRIORITIES = {"high": 0, "normal": 1, "low": 2}
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
 
@@ -98,7 +95,8 @@ class RunSpec:
 
 
 def _performance(agent) -> float:
-    """The brief's performance score from the agent's prior; 0.5 with no prior (no history)."""
+    """The scored strategy's performance term from the agent's prior: 0.6 x max(0, 1 - (response time
+    in ms - 1000) / 4000) + 0.4 x satisfaction; 0.5 with no prior (no history)."""
     p = agent.performance
     if p is None or (p.response_time is None and p.satisfaction is None):
         return 0.5

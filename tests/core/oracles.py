@@ -1,7 +1,8 @@
-"""Closed-form queueing oracles for the simulator's statistical tests (pure math, no I/O).
+"""Closed-form queueing oracles for the simulator's statistical tests and bench/simulate.py (pure
+math, no I/O). A test helper, not a test module: the test files next to it import it as ``oracles``.
 
-Notation (as in ``research/sim-anchors.md``): ``lam`` is the arrival rate, ``mu`` the per-slot
-service rate, ``c`` the number of slots, ``a = lam/mu`` the offered load and ``rho = a/c``.
+Notation: ``lam`` is the arrival rate, ``mu`` the per-slot service rate, ``c`` the number of slots,
+``a = lam/mu`` the offered load and ``rho = a/c`` the utilisation (the load per slot).
 
 Everything here is exact (up to floating point) except :func:`halfin_whitt_c`, which is an
 approximation kept only as a sanity check, and :func:`batch_means_ci`, which is a statistic.
