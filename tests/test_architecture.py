@@ -22,3 +22,15 @@ def test_modules_stay_small():
     big = {str(p.relative_to(ROOT)): n for p in (ROOT / "clawctl").rglob("*.py")
            if (n := len(p.read_text().splitlines())) > 450}
     assert not big, big
+
+
+def test_the_layout_page_names_only_files_that_exist():
+    """docs/architecture.md says where changes go, file by file: every file it names is there."""
+    import re
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`((?:cli|core|render|services|adapters|tests|docs|bench)/[\w/.]+\.(?:py|md))", text))
+    assert len(named) > 15
+    missing = [p for p in sorted(named)
+               if "<" not in p and not (ROOT / "clawctl" / p).exists() and not (ROOT / p).exists()]
+    assert not missing, missing

@@ -14,12 +14,13 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 from aiohttp import web
 
+from clawctl.adapters.clock import utc_now
+from clawctl.core.env import iso
 from clawctl.core.refagent import ApiError, ReferenceAgent
 
 JSON = "application/json"
@@ -27,7 +28,7 @@ _PROBES = {"/healthz", "/health", "/readyz", "/ready", "/startupz", "/startup"}
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(utc_now())
 
 
 def _json(status: int, body: dict, *, head: bool = False) -> web.Response:

@@ -7,11 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from clawctl.cli.options import env_of
+from clawctl.core.errors import ExitCode
+
 agent_app = typer.Typer(help="The reference agent: agent API v1 with real state.", no_args_is_help=True)
 
 
 @agent_app.command("serve")
 def serve(
+    ctx: typer.Context,
     agent_id: Annotated[Optional[str], typer.Option("--id", help="The agent's id (its entry in --fleet).",
                                                     show_default=False)] = None,
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
@@ -32,9 +36,12 @@ def serve(
     from clawctl.services.agent_serve import ServeOptions
     from clawctl.services.agent_serve import serve as run
 
+    env = env_of(ctx)
+
     def announce(bound: int) -> None:
-        typer.echo(f"clawctl agent serving on http://{host}:{bound}", err=True)
+        env.stderr.write(f"clawctl agent serving on http://{host}:{bound}\n")
+        env.stderr.flush()
 
     run(ServeOptions(agent_id, port, host, fleet, token_env, time_scale, seed, ready_file, all_agents),
         on_ready=announce)
-    return 0
+    return ExitCode.OK

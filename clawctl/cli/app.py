@@ -11,7 +11,7 @@ from clawctl import __version__
 from clawctl.cli import rule as rule_cmd
 from clawctl.cli import schema as schema_cmd
 from clawctl.cli import validate as validate_cmd
-from clawctl.cli.options import GlobalState
+from clawctl.cli.options import env_of
 
 app = typer.Typer(
     name="clawctl",
@@ -40,7 +40,10 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = GlobalState(db=db, no_color=no_color)
+    env = env_of(ctx)  # the one main.run made (tests inject theirs), else the process's
+    env.db = db if db is not None else env.db
+    env.no_color = no_color or env.no_color
+    ctx.obj = env
 
 
 app.command("validate")(validate_cmd.validate)

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+from clawctl.core.errors import ExitCode
+
+if TYPE_CHECKING:
+    from clawctl.core.env import Env
 
 
 def _fast_version(argv: list[str]) -> bool:
@@ -18,35 +25,42 @@ def _fast_version(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if _fast_version(args):
-        return 0
+        return int(ExitCode.OK)
     code = run(args)
     if argv is None:
         sys.exit(code)
     return code
 
 
-def run(args: list[str]) -> int:
-    """Run the app on ``args``; translate every error to one line and an exit code."""
+def run(args: list[str], env: Env | None = None) -> int:
+    """Run the app on ``args`` in ``env`` (the process's by default; tests pass their own, with captured
+    streams and a fixed clock); translate every error to one line on its stderr and an exit code."""
     import typer
 
     from clawctl.cli.app import app
-    from clawctl.core.errors import ClawctlError, ExitCode
+    from clawctl.cli.options import process_env
+    from clawctl.core.errors import ClawctlError
+
+    env = env or process_env()
+
+    def _error(message: str) -> None:
+        _say(env.stderr, message)
 
     try:
-        result = app(args=args, prog_name="clawctl", standalone_mode=False)
+        result = app(args=args, prog_name="clawctl", standalone_mode=False, obj=env)
     except ClawctlError as err:
         _error(err.message)
         return int(err.exit_code)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except _click_errors() as exc:
-        return _click_error(exc)
+        return _click_error(exc, _error)
     except (typer.Abort, KeyboardInterrupt):
         _error("interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _silence_broken_pipe()
-        return 0
+        return int(ExitCode.OK)
     except Exception as exc:  # noqa: BLE001 - the funnel: one line, never a traceback
         _error(f"internal error: {type(exc).__name__}: {exc}")
         _error("this is a bug in clawctl; rerun with CLAWCTL_DEBUG=1 for the traceback and report it")
@@ -75,11 +89,9 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return tuple(out)
 
 
-def _click_error(exc: Exception) -> int:
+def _click_error(exc: Exception, _error: Callable[[str], None]) -> int:
     """A bad flag or argument: one line (and a pointer to --help), exit 2."""
-    from clawctl.core.errors import ExitCode
-
-    code = int(getattr(exc, "exit_code", 1) or 1)
+    code = int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
     if type(exc).__name__ == "NoArgsIsHelpError":  # `clawctl` alone: the help, as click shows it
         exc.show()  # type: ignore[attr-defined]
         return code
@@ -98,10 +110,10 @@ def _debug() -> bool:
     return os.environ.get("CLAWCTL_DEBUG", "") not in ("", "0")
 
 
-def _error(message: str) -> None:
+def _say(stream: TextIO, message: str) -> None:
     try:
-        sys.stderr.write(f"clawctl: error: {message}\n")
-        sys.stderr.flush()
+        stream.write(f"clawctl: error: {message}\n")
+        stream.flush()
     except (BrokenPipeError, ValueError):
         pass
 

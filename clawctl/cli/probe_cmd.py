@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clawctl.cli.options import state
-from clawctl.cli.store_cmds import DataFormat, FormatOpt
+from clawctl.cli.options import FormatOpt, OutputFormat, env_of
 
 
 def probe(
@@ -16,13 +15,14 @@ def probe(
     timeout: Annotated[float, typer.Option(help="Total deadline per agent, seconds.")] = 1.0,
     concurrency: Annotated[int, typer.Option(help="Agents probed at once.", min=1)] = 200,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
-    output_format: FormatOpt = DataFormat.text,
+    output_format: FormatOpt = OutputFormat.text,
 ) -> int:
     """Probe every agent once (readiness and metrics) and print its state."""
-    from clawctl.render import probe as render
+    from clawctl.render.output import render
     from clawctl.services.probe import probe_fleet
 
-    glob = state(ctx)
-    report = probe_fleet(fleet, glob.db, timeout=timeout, concurrency=concurrency, verify_tls=not insecure)
-    render.render(report, output_format.value, no_color=glob.no_color)
-    return int(report.exit_code)
+    env = env_of(ctx)
+    report = probe_fleet(fleet, env.db, timeout=timeout, concurrency=concurrency, verify_tls=not insecure,
+                         clock=env.clock)
+    render(report, output_format.value, env)
+    return report.exit_code

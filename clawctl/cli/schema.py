@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import typer
 
-def schema() -> int:
+from clawctl.cli.options import env_of
+from clawctl.core.errors import ExitCode
+
+
+def schema(ctx: typer.Context) -> int:
     """Print the fleet file's JSON Schema (draft-07), generated from the fleet model."""
     import json
-    import sys
 
     from clawctl.services.schema import fleet_schema
 
-    sys.stdout.write(json.dumps(fleet_schema(), indent=2) + "\n")
-    return 0
+    env_of(ctx).stdout.write(json.dumps(fleet_schema(), indent=2) + "\n")
+    return ExitCode.OK

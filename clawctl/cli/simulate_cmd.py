@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from clawctl.cli.options import state
-from clawctl.cli.store_cmds import DataFormat, FormatOpt
+from clawctl.cli.options import FormatOpt, OutputFormat, env_of
+from clawctl.core.errors import ExitCode
 
 
 def simulate(
@@ -28,17 +28,17 @@ def simulate(
     report: Annotated[Optional[Path], typer.Option(help="Write charts to FILE.html or FILE.png.",
                                                    show_default=False)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run in the store.")] = False,
-    output_format: FormatOpt = DataFormat.text,
+    output_format: FormatOpt = OutputFormat.text,
 ) -> int:
     """Simulate the fleet's traffic: where it goes, who queues, how long customers wait."""
     from clawctl.core.errors import UsageError
     from clawctl.core.units import parse_duration
-    from clawctl.render import sim as render
+    from clawctl.render.output import render
     from clawctl.render.progress import progress_bar
     from clawctl.services.simulate import SimOptions
     from clawctl.services.simulate import simulate as run
 
-    glob = state(ctx)
+    env = env_of(ctx)
     if report is not None and report.suffix.lower() not in (".html", ".png"):
         raise UsageError(f"--report {report}: use a .html or .png file")
     try:
@@ -46,11 +46,11 @@ def simulate(
     except ValueError as exc:
         raise UsageError(f"--duration: {exc}") from None
     options = SimOptions(requests, seconds, strategy or (), compare, seed, fail or (), warmup)
-    with progress_bar(enabled=output_format == DataFormat.text, no_color=glob.no_color) as step:
-        result = run(fleet, options, glob.db, store=not no_store, progress=step)
+    with progress_bar(env, enabled=output_format == OutputFormat.text) as step:
+        result = run(fleet, options, env.db, store=not no_store, progress=step, clock=env.clock)
     if report is not None:
         from clawctl.render.sim_report import write_report
 
         write_report(result, report)
-    render.render(result, output_format.value, no_color=glob.no_color, agents=agents)
-    return 0
+    render(result, output_format.value, env, agents=agents)
+    return ExitCode.OK

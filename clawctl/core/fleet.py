@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from clawctl.core.findings import Finding, Path
 from clawctl.core.model.agent import Agent, AgentSpec
-from clawctl.core.model.fleet import (
+from clawctl.core.model.fleet_file import (
     Failover,
     FleetFile,
     LoadBalancing,
@@ -57,7 +57,7 @@ class Fleet:
 
 
 def merge(files: list[tuple[str, FleetFile]]) -> tuple[Fleet, list[Finding]]:
-    from clawctl.core.lint.registry import finding
+    from clawctl.core.lint.catalogue import finding
 
     fleet = Fleet(files=[name for name, _ in files])
     findings: list[Finding] = []

@@ -1,6 +1,6 @@
 """Business hours: the schedule grammar and "is agent X available at instant T" (pure).
 
-Grammar (fleet-format.md): ``<time>-<time> <days>``; a time is ``9AM``, ``9:30AM`` or ``18:00``;
+Grammar (docs/fleet-format.md): ``<time>-<time> <days>``; a time is ``9AM``, ``9:30AM`` or ``18:00``;
 days are ``daily``, ``weekdays``, ``weekends``, a range ``Mon-Fri`` or a list ``Mon,Wed,Fri``.
 An end before the start crosses midnight: the window opens on each listed day and closes on the
 next day. ``24:00`` (or ``12AM`` as an end) means the end of the day.

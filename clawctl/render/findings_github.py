@@ -7,6 +7,7 @@ property values ``:`` and ``,`` are too (they delimit the properties).
 
 from __future__ import annotations
 
+from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.lint.report import LintReport
 
@@ -46,3 +47,7 @@ def github_command(finding: Finding, report: LintReport) -> str:
 
 def render_github(report: LintReport) -> str:
     return "".join(github_command(f, report) + "\n" for f in report.findings)
+
+
+def github(report: LintReport, env: Env) -> str:
+    return render_github(report)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from clawctl.core.env import Env
 from clawctl.core.findings import Finding
 from clawctl.core.lint.report import LintReport
 
@@ -81,3 +82,7 @@ def render_junit(report: LintReport) -> str:
     root.attrib.update(tests=str(tests), failures=str(failures), errors="0")
     ET.indent(root)
     return _XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def junit(report: LintReport, env: Env) -> str:
+    return render_junit(report)

@@ -14,8 +14,9 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
+from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity, Span, json_path
-from clawctl.core.lint.registry import RuleInfo
+from clawctl.core.lint.catalogue import RuleInfo
 from clawctl.core.lint.report import LintReport
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -116,3 +117,9 @@ def sarif_log(report: LintReport, tool_version: str) -> dict[str, Any]:
 
 def render_sarif(report: LintReport, tool_version: str) -> str:
     return json.dumps(sarif_log(report, tool_version), indent=2) + "\n"
+
+
+def sarif(report: LintReport, env: Env) -> str:
+    from clawctl import __version__
+
+    return render_sarif(report, __version__)

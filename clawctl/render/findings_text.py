@@ -9,8 +9,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity
-from clawctl.core.lint.report import LintReport
+from clawctl.core.lint.report import LintReport, LintStatistics
+from clawctl.render.console import console
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MAX_FRAME = 200  # characters of a source line shown in a frame
@@ -105,3 +107,11 @@ def render_statistics(report: LintReport, console: Console) -> None:
         name = info.name if info else ""
         out.line((f"{count:>6}  ", None), (f"{code:<5}", _STYLE[severity]), (f" [{severity.value}] {name}", None))
     out.flush()
+
+
+def text(report: LintReport, env: Env) -> None:
+    render_text(report, console(env))
+
+
+def statistics(result: LintStatistics, env: Env) -> None:
+    render_statistics(result.report, console(env))

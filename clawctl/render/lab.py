@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 from rich.table import Table
 from rich.text import Text
 
-from clawctl.render.console import make_console
+from clawctl.core.env import Env
+from clawctl.render.console import console as console_for
 
 _STYLE = {"running": "green", "exited": "red", "replaced": "red", "down": "bold red", "degraded": "yellow"}
 
 
-def render(result, fmt: str, *, verb: str, no_color: bool = False) -> None:
-    if fmt == "json":
-        payload = {"schema_version": 1, "fleet": result.fleet, "log_dir": result.log_dir or None,
-                   "agents": [{"id": a.agent_id, "fleet": a.fleet, "pid": a.pid, "endpoint": a.endpoint, "state": a.state,
-                               "started_at": a.started_at, "detail": a.detail} for a in result.agents],
-                   "started": result.started, "kept": result.kept, "stopped": result.stopped, "gone": result.gone}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-        return
-    console = make_console(no_color=no_color)
+def text(result, env: Env) -> None:
+    verb = result.verb
+    console = console_for(env)
     if verb == "down":
         console.print(f"stopped {len(result.stopped)} agents" + (f"; {len(result.gone)} had already exited"
                                                                   if result.gone else ""))

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from clawctl.render.console import make_console
+from clawctl.core.env import Env
+from clawctl.render.console import console, isatty
 
 SHOW_AFTER = 1.0
 
 
 @contextmanager
-def progress_bar(*, enabled: bool = True, no_color: bool = False) -> Iterator[Callable[[str, float], None]]:
+def progress_bar(env: Env, *, enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
     """Yields ``step(label, fraction)``; the bar appears only on a terminal and after SHOW_AFTER seconds."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or not isatty(env.stderr):
         yield lambda label, frac: None
         return
-    console = make_console(stderr=True, no_color=no_color)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeRemainingColumn(), console=console, transient=True)
+                   TimeRemainingColumn(), console=console(env, stderr=True), transient=True)
     started = time.monotonic()
     tasks: dict[str, int] = {}
     shown = False
@@ -43,3 +42,4 @@ def progress_bar(*, enabled: bool = True, no_color: bool = False) -> Iterator[Ca
     finally:
         if shown:
             bar.stop()
+

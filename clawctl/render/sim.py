@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 from rich.table import Table
 from rich.text import Text
 
-from clawctl.render.console import make_console
+from clawctl.core.env import Env
+from clawctl.render.console import console as console_for
 
 
 def _s(v: float | None, unit: str = "s") -> str:
@@ -19,11 +17,8 @@ def _s(v: float | None, unit: str = "s") -> str:
     return f"{v * 100:.1f}%"
 
 
-def render(report, fmt: str, *, no_color: bool = False, agents: bool = False) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
-        return
-    console = make_console(no_color=no_color)
+def text(report, env: Env, *, agents: bool = False) -> None:
+    console = console_for(env)
     table = Table(box=None, header_style="bold", pad_edge=False, title=f"fleet {report.fleet}, seed {report.seed}",
                   title_justify="left")
     for col in ("STRATEGY", "ARRIVED", "SERVED", "REJECTED", "ABANDONED", "LOST", "UTIL", "SLA", "WAIT mean",

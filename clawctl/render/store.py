@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 from rich.table import Table
 from rich.text import Text
 
-from clawctl.render.console import make_console
+from clawctl.core.env import Env
+from clawctl.render.console import console as console_for
 
 
-def _json(payload: dict) -> None:
-    sys.stdout.write(json.dumps({"schema_version": 1, **payload}, indent=2, default=str) + "\n")
-
-
-def applied(result, fmt: str, *, no_color: bool = False) -> None:
-    if fmt == "json":
-        _json({"store": result.store, "fleets": [f.as_dict() for f in result.fleets]})
-        return
-    console = make_console(no_color=no_color)
+def applied(result, env: Env) -> None:
+    console = console_for(env)
     for f in result.fleets:
         if f.unchanged:
             console.print(Text(f"fleet {f.fleet}: unchanged (version {f.version_id}, {f.digest[:12]}); nothing to do",
@@ -34,11 +25,9 @@ def applied(result, fmt: str, *, no_color: bool = False) -> None:
                       f"{f.diff.unchanged} unchanged")
 
 
-def agents(rows: list[dict], fmt: str, *, no_color: bool = False) -> None:
-    if fmt == "json":
-        _json({"agents": rows})
-        return
-    console = make_console(no_color=no_color)
+def agents(result, env: Env) -> None:
+    rows = result.rows
+    console = console_for(env)
     if not rows:
         console.print("no agents recorded; `clawctl apply FLEET` records them")
         return
@@ -52,11 +41,9 @@ def agents(rows: list[dict], fmt: str, *, no_color: bool = False) -> None:
     console.print(table)
 
 
-def history(rows: list[dict], fmt: str, *, no_color: bool = False) -> None:
-    if fmt == "json":
-        _json({"runs": rows})
-        return
-    console = make_console(no_color=no_color)
+def history(result, env: Env) -> None:
+    rows = result.rows
+    console = console_for(env)
     if not rows:
         console.print("no runs recorded yet")
         return
@@ -75,11 +62,8 @@ def _brief(summary: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in list(summary.items())[:4])
 
 
-def store_check(result, fmt: str, *, no_color: bool = False) -> None:
-    if fmt == "json":
-        _json(result.as_dict())
-        return
-    console = make_console(no_color=no_color)
+def store_check(result, env: Env) -> None:
+    console = console_for(env)
     status = Text("ok" if result.ok else "PROBLEM", style="green" if result.ok else "bold red")
     console.print(Text.assemble("store ", result.path, ": ", status))
     console.print(f"  schema version {result.schema_version} (this clawctl: {result.supported_version})")

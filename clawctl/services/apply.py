@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from clawctl.adapters.clock import utc_now
 from clawctl.adapters.store import Store, open_store
-from clawctl.core.env import Clock, iso_now
-from clawctl.core.findings import Severity
-from clawctl.core.fleet import Fleet
-from clawctl.core.lint.report import LintReport
-from clawctl.core.registry import (
+from clawctl.core.agent_records import (
     AgentDiff,
     agent_record,
     canonical_json,
@@ -21,6 +18,10 @@ from clawctl.core.registry import (
     digest,
     fleet_name,
 )
+from clawctl.core.env import Clock, iso_now
+from clawctl.core.findings import Severity
+from clawctl.core.fleet import Fleet
+from clawctl.core.lint.report import LintReport
 from clawctl.services.validate import ValidateOptions, check
 
 
@@ -43,9 +44,14 @@ class FleetApplied:
 
 @dataclass
 class ApplyResult:
+    view: ClassVar[str] = "apply"
+
     report: LintReport
     store: str = ""
     fleets: list[FleetApplied] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"schema_version": 1, "store": self.store, "fleets": [f.as_dict() for f in self.fleets]}
 
     @property
     def refused(self) -> bool:

@@ -17,12 +17,12 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from clawctl.adapters.clock import utc_now
-from clawctl.adapters.processes import ProcessRef, Started, spawn, state, stop_all
 from clawctl.adapters.prober import Target, probe_once
+from clawctl.adapters.processes import ProcessRef, Started, spawn, state, stop_all
 from clawctl.adapters.store import LabProcess, Store, open_store
+from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso_now
 from clawctl.core.errors import ClawctlError, ExitCode, UsageError
-from clawctl.core.registry import fleet_name
 from clawctl.services.validate import load_fleet
 
 READY_DEADLINE = 30.0

@@ -4,22 +4,27 @@ local lab (`clawctl lab up`) for agents the file gives none."""
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
+from clawctl.adapters.clock import utc_now
 from clawctl.adapters.prober import ProbeResult, Target, probe_once
+from clawctl.core.agent_records import fleet_name
+from clawctl.core.env import Clock, iso
 from clawctl.core.errors import ExitCode, UsageError
 from clawctl.core.fleet import Fleet
-from clawctl.core.registry import fleet_name
 from clawctl.services.validate import load_fleet
 
 
 @dataclass
 class ProbeReport:
+    view: ClassVar[str] = "probe"
+
     fleet: str
-    at: float
+    at: datetime
     results: list[ProbeResult]
     notes: dict[str, str] = field(default_factory=dict)  # agent id -> why it was not probed as asked
     sources: dict[str, str] = field(default_factory=dict)  # agent id -> "fleet" | "lab"
@@ -35,6 +40,30 @@ class ProbeReport:
         if states - {"ready"}:
             return ExitCode.FINDINGS
         return ExitCode.OK
+
+    def as_dict(self) -> dict:
+        agents = []
+        for r in self.results:
+            m = r.metrics
+            agents.append({
+                "id": r.agent_id,
+                "state": r.verdict.state,
+                "detail": r.verdict.detail or self.notes.get(r.agent_id, ""),
+                "failing": r.verdict.failing,
+                "endpoint_source": self.sources.get(r.agent_id),
+                "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 2),
+                "active_conversations": m.active_conversations if m else None,
+                "max_conversations": m.max_conversations if m else None,
+                "response_time_ms": None if not m or m.response_time_ms is None else round(m.response_time_ms, 2),
+                "error_rate": None if not m or m.error_rate is None else round(m.error_rate, 3),
+                "cpu": m.cpu if m else None,
+                "memory": m.memory if m else None,
+                "metrics_error": r.metrics_error,
+            })
+        skipped = [{"id": a, "reason": why} for a, why in self.notes.items()
+                   if a not in {r.agent_id for r in self.results}]
+        return {"schema_version": 1, "fleet": self.fleet, "at": iso(self.at), "agents": agents,
+                "skipped": skipped, "summary": self.summary()}
 
 
 def lab_endpoints(db: Path | None, fleet: Fleet) -> dict[str, str]:
@@ -66,13 +95,13 @@ def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[s
 
 
 def probe_fleet(path: str, db: Path | None = None, *, timeout: float = 1.0, concurrency: int = 200,
-                verify_tls: bool = True) -> ProbeReport:
+                verify_tls: bool = True, clock: Clock = utc_now) -> ProbeReport:
     if timeout <= 0:
         raise UsageError("--timeout must be above 0")
     fleet = load_fleet(path)
     targets, notes, sources = targets_for(fleet, lab_endpoints(db, fleet))
     if not targets:
         raise UsageError(f"{path}: no agent has an endpoint to probe; set `endpoint`, or run `clawctl lab up {path}`")
-    at = time.time()
+    at = clock()
     results = probe_once(targets, timeout=timeout, concurrency=concurrency, verify_tls=verify_tls)
     return ProbeReport(fleet_name(fleet), at, results, notes, sources)

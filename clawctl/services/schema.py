@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clawctl.core.model.fleet import FleetFile
+from clawctl.core.model.fleet_file import FleetFile
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from clawctl.adapters.clock import utc_now
+from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso_now
 from clawctl.core.errors import UsageError
-from clawctl.core.registry import fleet_name
 from clawctl.core.sim.engine import RunLength
 from clawctl.core.sim.engine import simulate as run_one
 from clawctl.core.sim.spec import ALL_STRATEGIES, DEFAULT_START, STRATEGY_CODES, build
@@ -33,6 +34,8 @@ class SimOptions:
 
 @dataclass
 class SimReport:
+    view: ClassVar[str] = "sim"
+
     fleet: str
     seed: int
     requests: int | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from clawctl.adapters.store import SCHEMA_VERSION, default_path, open_store
 from clawctl.core.errors import UsageError
@@ -15,25 +16,47 @@ def store_path(db: Path | None) -> Path:
     return Path(db) if db is not None else default_path()
 
 
-def list_agents(db: Path | None, fleet: str | None = None) -> list[dict]:
+@dataclass
+class AgentList:
+    view: ClassVar[str] = "agents"
+
+    rows: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"schema_version": 1, "agents": self.rows}
+
+
+@dataclass
+class RunHistory:
+    view: ClassVar[str] = "history"
+
+    rows: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"schema_version": 1, "runs": self.rows}
+
+
+def list_agents(db: Path | None, fleet: str | None = None) -> AgentList:
     with open_store(db) as store:
         if fleet is not None and store.find_fleet(fleet) is None:
             known = store.fleet_names()
             raise UsageError(f"no fleet `{fleet}` in the store (applied: {', '.join(known) or 'none'})")
-        return store.agents(fleet)
+        return AgentList(store.agents(fleet))
 
 
-def history(db: Path | None, kind: str | None = None, fleet: str | None = None, limit: int = 50) -> list[dict]:
+def history(db: Path | None, kind: str | None = None, fleet: str | None = None, limit: int = 50) -> RunHistory:
     if kind is not None and kind not in RUN_KINDS:
         raise UsageError(f"--kind {kind}: use one of {', '.join(RUN_KINDS)}")
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     with open_store(db) as store:
-        return store.runs(kind, fleet, limit)
+        return RunHistory(store.runs(kind, fleet, limit))
 
 
 @dataclass
 class StoreCheck:
+    view: ClassVar[str] = "store-check"
+
     path: str
     schema_version: int
     supported_version: int
@@ -45,7 +68,7 @@ class StoreCheck:
         return self.integrity == ["ok"] and self.schema_version == self.supported_version
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "ok": self.ok, "schema_version": self.schema_version,
+        return {"schema_version": 1, "path": self.path, "ok": self.ok, "schema_version": self.schema_version,
                 "supported_version": self.supported_version, "integrity": self.integrity, "counts": self.counts}
 
 

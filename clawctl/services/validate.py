@@ -12,8 +12,8 @@ from clawctl.core.errors import UsageError
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.fleet import Fleet
 from clawctl.core.lint import suppress
-from clawctl.core.lint.engine import ParsedFile, Selection, lint
 from clawctl.core.lint.catalogue import all_rules
+from clawctl.core.lint.engine import ParsedFile, Selection, lint
 from clawctl.core.lint.report import LintReport
 
 

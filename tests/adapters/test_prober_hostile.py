@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,6 @@ from clawctl.adapters.agent_server import AgentServer
 from clawctl.adapters.prober import READY_LIMIT, Prober, ProbeResult, Target
 from clawctl.core.probe import CLAWCTL_SERIES, metrics_from, scan_metrics
 from clawctl.core.refagent import AgentInfo, ReferenceAgent
-from clawctl.render.probe import as_dict
 from clawctl.services.probe import ProbeReport
 
 HUNDRED_MB = 100 * 1024 * 1024
@@ -602,9 +602,9 @@ def test_the_token_is_sent_and_never_shown(caplog):
     assert sorted(recorder.seen) == [("/metrics", f"Bearer {TOKEN}"), ("/readyz", f"Bearer {TOKEN}")]
     assert results[0].verdict.state == "ready" and results[0].metrics.active_conversations == 4
     assert results[1].verdict.state == "down"
-    report = ProbeReport("f", time.time(), results, sources={"ok": "fleet", "refused": "fleet"})
+    report = ProbeReport("f", datetime.now(timezone.utc), results, sources={"ok": "fleet", "refused": "fleet"})
     shown = [repr(t) for t in targets] + [str(t) for t in targets] + [repr(r) for r in results]
-    shown.append(json.dumps(as_dict(report)))
+    shown.append(json.dumps(report.as_dict()))
     shown.append(caplog.text)
     for text in shown:
         assert TOKEN not in text

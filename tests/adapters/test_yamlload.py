@@ -1,4 +1,4 @@
-"""The rapidyaml-based loader: YAML 1.2 typing, positions, duplicate keys, budgets (fleet-format.md)."""
+"""The rapidyaml-based loader: YAML 1.2 typing, positions, duplicate keys, budgets (docs/fleet-format.md)."""
 
 from __future__ import annotations
 

@@ -260,3 +260,25 @@ def test_a_store_that_is_not_sqlite_is_exit_3_for_every_verb(tmp_path, capsys):
         _one_error_line(err)
         assert "not a SQLite database" in err
     assert path.read_text() == "hello"
+
+
+# --- the injected environment: a fixed clock and captured streams ----------------------------------
+
+
+def test_apply_and_history_take_their_times_from_the_injected_clock(cli):
+    cli.now = cli.now.replace(hour=8)
+    assert cli("apply", EXAMPLE).code == 0
+    cli.now = cli.now.replace(hour=10)
+    assert cli("simulate", EXAMPLE, "--requests", "500", "--format", "json").code == 0
+    runs = cli("history", "--format", "json").json()["runs"]
+    assert [(r["kind"], r["started_at"]) for r in runs] == [
+        ("sim", "2026-01-05T10:30:00.250Z"), ("apply", "2026-01-05T08:30:00.250Z")]
+    assert cli.db.exists() and not (cli.db.parent / "xdg").exists()
+
+
+def test_errors_go_to_the_injected_stderr_and_data_to_its_stdout(cli):
+    bad = cli("history", "--kind", "nope")
+    assert (bad.code, bad.out) == (2, "")
+    assert bad.err == "clawctl: error: --kind nope: use one of apply, sim, drill, metrics\n"
+    path = cli("store", "path")
+    assert (path.code, path.out, path.err) == (0, f"{cli.db}\n", "")

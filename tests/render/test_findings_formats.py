@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from clawctl.core.findings import Finding, Related, Severity, Span
-from clawctl.core.lint.registry import RuleInfo
+from clawctl.core.lint.catalogue import RuleInfo
 from clawctl.core.lint.report import LintReport
 from clawctl.render.findings_github import render_github
-from clawctl.render.findings_json import render_json
 from clawctl.render.findings_junit import render_junit
 from clawctl.render.findings_sarif import render_sarif
+from clawctl.render.output import json_text
 
 FLEET = "fleets/prod.yaml"
 CLEAN = "fleets/clean.yaml"
@@ -69,7 +69,7 @@ def full_report(**kwargs) -> LintReport:
 
 
 def test_json_has_exactly_the_documented_shape():
-    doc = json.loads(render_json(make_report([backup_finding(), spanless_finding()])))
+    doc = make_report([backup_finding(), spanless_finding()]).as_dict()
     assert doc == {
         "schema_version": 1,
         "files": [FLEET, CLEAN],
@@ -85,7 +85,7 @@ def test_json_has_exactly_the_documented_shape():
 
 
 def test_json_keeps_the_spec_key_order_indent_and_trailing_newline():
-    text = render_json(make_report([backup_finding()]))
+    text = json_text(make_report([backup_finding()]).as_dict())
     doc = json.loads(text)
     assert list(doc) == ["schema_version", "files", "findings", "summary"]
     assert list(doc["findings"][0]) == ["file", "line", "column", "end_line", "end_column", "code", "severity",
@@ -97,12 +97,12 @@ def test_json_keeps_the_spec_key_order_indent_and_trailing_newline():
 
 def test_json_keeps_findings_in_the_order_given():
     findings = [spanless_finding(), duplicate_finding(), backup_finding()]
-    doc = json.loads(render_json(make_report(findings)))
+    doc = json.loads(json_text(make_report(findings).as_dict()))
     assert [f["code"] for f in doc["findings"]] == ["V004", "Y003", "B001"]
 
 
 def test_json_of_a_clean_run_has_no_findings_and_zero_counts():
-    doc = json.loads(render_json(make_report([], files=[CLEAN])))
+    doc = json.loads(json_text(make_report([], files=[CLEAN]).as_dict()))
     assert doc == {"schema_version": 1, "files": [CLEAN], "findings": [],
                    "summary": {"error": 0, "warning": 0, "info": 0}}
 

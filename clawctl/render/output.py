@@ -1,0 +1,68 @@
+"""The one output path: ``render(result, fmt, env)`` writes any verb's result in any format it has.
+
+Every result object has a ``view`` name and ``as_dict()`` (its JSON shape, pinned by tests). JSON is
+the same for every view. Other formats are looked up in :data:`FORMATS` by view: ``text`` for every
+view, and extra ones where a view has them (``sarif`` for lint findings, ``markdown`` for the rule
+catalogue). A new verb gets json and text by adding its view here; a new format is one renderer.
+
+A renderer is ``fn(result, env, **options)``: it prints through the env's console, or returns a
+string that is written to ``env.stdout`` as is. Options are for the text views (``--agents``); JSON
+takes none: its shape never depends on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any, Protocol
+
+from clawctl.core.env import Env
+
+
+class Result(Protocol):
+    view: str
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+# view -> format -> "module:function" (imported on use, so `clawctl validate` never loads the simulator's views)
+FORMATS: dict[str, dict[str, str]] = {
+    "lint": {"text": "clawctl.render.findings_text:text", "sarif": "clawctl.render.findings_sarif:sarif",
+             "github": "clawctl.render.findings_github:github", "junit": "clawctl.render.findings_junit:junit"},
+    "lint-statistics": {"text": "clawctl.render.findings_text:statistics"},
+    "rules": {"text": "clawctl.render.rules:text", "markdown": "clawctl.render.rules:markdown"},
+    "sim": {"text": "clawctl.render.sim:text"},
+    "probe": {"text": "clawctl.render.probe:text"},
+    "lab": {"text": "clawctl.render.lab:text"},
+    "apply": {"text": "clawctl.render.store:applied"},
+    "agents": {"text": "clawctl.render.store:agents"},
+    "history": {"text": "clawctl.render.store:history"},
+    "store-check": {"text": "clawctl.render.store:store_check"},
+}
+
+
+def formats(view: str) -> list[str]:
+    """The formats a view can be written in, ``json`` included."""
+    return ["json", *FORMATS[view]]
+
+
+def json_text(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, default=str) + "\n"
+
+
+def render(result: Result, fmt: str, env: Env, **options: Any) -> None:
+    if fmt == "json":
+        _write(env, json_text(result.as_dict()))
+        return
+    target = FORMATS.get(result.view, {}).get(fmt)
+    if target is None:
+        raise ValueError(f"no {fmt} renderer for {result.view}")  # the CLI's choices prevent this
+    module, name = target.split(":")
+    out = getattr(importlib.import_module(module), name)(result, env, **options)
+    if isinstance(out, str):
+        _write(env, out)
+
+
+def _write(env: Env, text: str) -> None:
+    env.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    env.stdout.flush()

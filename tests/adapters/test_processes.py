@@ -1,0 +1,59 @@
+"""The processes adapter: detached children, known by pid and start time; stop exactly those."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from clawctl.adapters.processes import ProcessRef, spawn, state, stop_all
+
+
+def _sleeper(tmp_path, name="sleeper"):
+    return spawn([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / f"{name}.log")
+
+
+def test_a_started_process_runs_until_stopped_and_then_has_exited(tmp_path):
+    started = _sleeper(tmp_path)
+    try:
+        assert state(started.ref) == "running"
+        assert stop_all({"a": started.ref}, grace=5) == {"a": "stopped"}
+        assert state(started.ref) == "exited"
+        assert started.exit_code() is not None
+    finally:
+        started.popen.kill()
+        started.popen.wait(5)
+
+
+def test_a_pid_with_another_start_time_is_someone_elses_and_left_alone(tmp_path):
+    started = _sleeper(tmp_path)
+    try:
+        impostor = ProcessRef(started.ref.pid, "12345.678")
+        assert state(impostor) == "replaced"
+        assert stop_all({"x": impostor}, grace=0.2) == {"x": "replaced"}
+        time.sleep(0.1)
+        assert started.exit_code() is None  # still running: not signalled
+    finally:
+        started.popen.kill()
+        started.popen.wait(5)
+
+
+def test_stop_all_stops_many_within_one_grace_period(tmp_path):
+    procs = [_sleeper(tmp_path, f"s{i}") for i in range(5)]
+    try:
+        began = time.monotonic()
+        outcomes = stop_all({i: p.ref for i, p in enumerate(procs)}, grace=5)
+        assert outcomes == {i: "stopped" for i in range(5)}
+        assert time.monotonic() - began < 4  # SIGTERM reaches all at once, not one grace each
+    finally:
+        for p in procs:
+            p.popen.kill()
+            p.popen.wait(5)
+
+
+def test_output_is_appended_to_the_log(tmp_path):
+    log = tmp_path / "echo.log"
+    log.write_text("earlier\n")
+    started = spawn([sys.executable, "-c", "print('hello')"], log)
+    started.popen.wait(10)
+    assert log.read_text() == "earlier\nhello\n"
+    assert state(started.ref) == "exited"

@@ -1,0 +1,52 @@
+"""Shared fixtures. ``cli`` runs clawctl in-process in an injected environment: captured streams, a fixed
+clock, an environment of the test's choosing and a store in the test's folder."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clawctl.cli.main import run
+from clawctl.core.env import Env
+
+FIXED_NOW = datetime(2026, 1, 5, 9, 30, 0, 250000, tzinfo=timezone.utc)  # a Monday morning
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+    env: Env
+
+    def json(self) -> Any:
+        assert self.code == 0, self.err
+        return json.loads(self.out)
+
+
+class Cli:
+    """``cli("history", "--format", "json")`` -> :class:`CliRun`. ``cli.db`` is the test's store."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "store.db"
+        self.now = FIXED_NOW
+        self.environ: dict[str, str] = {}
+
+    def __call__(self, *argv: str) -> CliRun:
+        env = Env(stdout=io.StringIO(), stderr=io.StringIO(), clock=lambda: self.now, db=self.db,
+                  environ=dict(self.environ))
+        code = run(list(argv), env)
+        return CliRun(code, env.stdout.getvalue(), env.stderr.getvalue(), env)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.delenv("CLAWCTL_DB", raising=False)  # the Env's store, not one from the shell running the tests
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return Cli(tmp_path)
