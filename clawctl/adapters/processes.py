@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +56,28 @@ def spawn(cmd: Sequence[str], log: Path) -> Started:
     except psutil.NoSuchProcess:  # gone already; it can no longer be mistaken for another
         start = ""
     return Started(ProcessRef(popen.pid, start), popen)
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C does, so cleanup runs.
+
+    Without this, the default action of SIGTERM ends the process at once and leaves what it started.
+    Only the main thread can set handlers; elsewhere the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def state(ref: ProcessRef) -> str:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import functools
 import sqlite3
+import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -36,6 +39,7 @@ from clawctl.core.errors import InputError
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "LabProcess", "Store", "default_path", "open_store"]
 
 BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,21 @@ def default_path() -> Path:
     """``$XDG_DATA_HOME/clawctl/clawctl.db``, else ``~/.local/share/clawctl/clawctl.db``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "clawctl" / "clawctl.db"
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """A store verb: a damaged, locked or unwritable store is one line and exit 3, never a traceback."""
+
+    @functools.wraps(method)
+    def verb(self: "Store", *args: object, **kwargs: object) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if _is_condition(exc):
+                raise _fail(self.path, _explain(exc)) from None
+            raise
+
+    return verb
 
 
 class Store:
@@ -90,12 +109,16 @@ class Store:
             self.conn.execute("COMMIT")
         except BaseException as exc:
             if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
-                self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError) and _is_condition(exc):
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.DatabaseError:
+                    pass  # a damaged file may fail the rollback too; the first error is the one to report
+            if isinstance(exc, sqlite3.DatabaseError) and _is_condition(exc):
                 raise _fail(self.path, _explain(exc)) from None
             raise
 
     # -- fleets ------------------------------------------------------------------------------------
+    @_guarded
     def fleet_id(self, name: str, at: str) -> int:
         """The id of fleet ``name``, created (at time ``at``) if new. Call inside :meth:`write`."""
         found = self.find_fleet(name)
@@ -103,26 +126,31 @@ class Store:
             return found
         return int(self.db["fleets"].insert({"name": name, "created_at": at}).last_pk)
 
+    @_guarded
     def find_fleet(self, name: str) -> int | None:
         for row in self.db["fleets"].rows_where("name = ?", [name], select="id"):
             return int(row["id"])
         return None
 
+    @_guarded
     def fleet_names(self) -> list[str]:
         return [row["name"] for row in self.db["fleets"].rows_where(select="name", order_by="name")]
 
     # -- apply: versions and the agent registry -----------------------------------------------------
+    @_guarded
     def agent_digests(self, fleet_id: int) -> dict[str, str]:
         """``agent id -> digest`` of the fleet's registry as it stands."""
         rows = self.db["agents"].rows_where("fleet_id = ?", [fleet_id], select="agent_id, digest")
         return {row["agent_id"]: row["digest"] for row in rows}
 
+    @_guarded
     def version_with_digest(self, fleet_id: int, digest: str) -> int | None:
         for row in self.db["fleet_versions"].rows_where("fleet_id = ? AND digest = ?", [fleet_id, digest],
                                                         select="id"):
             return int(row["id"])
         return None
 
+    @_guarded
     def current_digest(self, fleet_id: int) -> str | None:
         """The digest of the version in force: the last one applied, which after a revert is not the newest row."""
         for row in self.db["runs"].rows_where("kind = 'apply' AND fleet_id = ?", [fleet_id], select="summary",
@@ -138,12 +166,14 @@ class Store:
             return row["digest"]
         return None
 
+    @_guarded
     def add_version(self, fleet_id: int, digest: str, at: str, files: list[str], content: str,
                     agent_count: int) -> int:
         return int(self.db["fleet_versions"].insert({
             "fleet_id": fleet_id, "digest": digest, "applied_at": at, "files": json.dumps(files),
             "content": content, "agent_count": agent_count}).last_pk)
 
+    @_guarded
     def put_agents(self, fleet_id: int, version_id: int, records: list[dict], at: str) -> None:
         """Insert or replace registry rows; ``records`` hold `agent_record` fields plus ``digest``."""
         rows = [{
@@ -156,10 +186,12 @@ class Store:
         if rows:
             self.db["agents"].upsert_all(rows, pk=("fleet_id", "agent_id"))
 
+    @_guarded
     def remove_agents(self, fleet_id: int, agent_ids: list[str]) -> None:
         for agent_id in agent_ids:
             self.db["agents"].delete_where("fleet_id = ? AND agent_id = ?", [fleet_id, agent_id])
 
+    @_guarded
     def agents(self, fleet: str | None = None) -> list[dict]:
         """The registry, JSON columns decoded, ordered by fleet name and agent id."""
         sql = ("SELECT f.name AS fleet, a.agent_id AS id, a.type, a.domain, a.region, a.endpoint, a.endpoint_kind, "
@@ -176,6 +208,7 @@ class Store:
         return rows
 
     # -- runs and their events ----------------------------------------------------------------------
+    @_guarded
     def record_run(self, kind: str, fleet_id: int | None, started_at: str, finished_at: str | None, status: str,
                    summary: dict, events: Iterable[tuple[str, str, object]] = ()) -> int:
         """One run and its events (``(at, event, detail)``; detail is stored as JSON). Call inside :meth:`write`."""
@@ -188,6 +221,7 @@ class Store:
             self.db["events"].insert_all(rows)
         return run_id
 
+    @_guarded
     def runs(self, kind: str | None = None, fleet: str | None = None, limit: int = 50) -> list[dict]:
         """Recorded runs, newest first, summaries decoded."""
         sql = ("SELECT r.id, r.kind, f.name AS fleet, r.started_at, r.finished_at, r.status, r.summary "
@@ -205,6 +239,7 @@ class Store:
         return rows
 
     # -- lab processes ------------------------------------------------------------------------------
+    @_guarded
     def lab_processes(self, fleet_id: int | None = None, *, fleet: str | None = None) -> list[LabProcess]:
         """Lab agents not yet marked stopped, oldest first (all fleets, or one by id or name)."""
         sql = ("SELECT l.id, f.name, l.agent_id, l.pid, l.proc_start, l.endpoint, l.started_at FROM lab_processes l "
@@ -218,25 +253,47 @@ class Store:
             params.append(fleet)
         return [LabProcess(*row) for row in self.db.execute(sql + " ORDER BY l.id", params).fetchall()]
 
+    @_guarded
     def add_lab_process(self, fleet_id: int, agent_id: str, pid: int, proc_start: str, endpoint: str,
                         at: str) -> int:
         return int(self.db["lab_processes"].insert({
             "fleet_id": fleet_id, "agent_id": agent_id, "pid": pid, "started_at": at, "proc_start": proc_start,
             "endpoint": endpoint}).last_pk)
 
+    @_guarded
+    def set_lab_endpoint(self, row_id: int, endpoint: str) -> None:
+        self.db["lab_processes"].update(row_id, {"endpoint": endpoint})
+
+    @_guarded
     def close_lab_processes(self, row_ids: Iterable[int], at: str) -> None:
         for row_id in row_ids:
             self.db["lab_processes"].update(row_id, {"stopped_at": at})
 
     # -- the store itself ---------------------------------------------------------------------------
+    @_guarded
     def counts(self) -> dict[str, int]:
         return {table: self.db[table].count for table in TABLES}
 
+    @_guarded
     def schema_version(self) -> int:
         return version(self.conn)
 
     def integrity(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("PRAGMA integrity_check")]
+        """SQLite's integrity_check: ``["ok"]``, or what is wrong (a check that cannot run says why)."""
+        try:
+            return [row[0] for row in self.conn.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as exc:
+            return [f"integrity_check could not run: {exc}"]
+
+    def counts_or_none(self) -> dict[str, int | None]:
+        """Rows per table, None for a table that cannot be read (a damaged store, for `store check`)."""
+        out: dict[str, int | None] = {}
+        for table in TABLES:
+            try:
+                out[table] = self.db[table].count
+            except sqlite3.DatabaseError:
+                out[table] = None
+        return out
 
 
 def open_store(path: Path | None = None, *, create_parents: bool | None = None) -> Store:
@@ -248,10 +305,16 @@ def open_store(path: Path | None = None, *, create_parents: bool | None = None) 
     target = Path(path) if explicit else default_path()
     if create_parents is None:
         create_parents = not explicit
-    if target.exists() and target.is_dir():
+    kind = _kind(target)
+    if kind == "folder":
         raise _fail(target, "is a folder, not a file")
+    if kind == "special":  # /dev/null, a FIFO, a device: SQLite would put a journal beside it
+        raise _fail(target, "is not a regular file")
     parent = target.parent
-    if not parent.exists():
+    parent_kind = _kind(parent)
+    if parent_kind not in ("folder", "missing"):
+        raise _fail(target, f"{parent} is not a folder")
+    if parent_kind == "missing":
         if not create_parents:
             raise _fail(target, f"folder {parent} does not exist")
         try:
@@ -285,6 +348,21 @@ def open_store(path: Path | None = None, *, create_parents: bool | None = None) 
     return Store(target, conn)
 
 
+def _kind(path: Path) -> str:
+    """``file``, ``folder``, ``special`` (device, FIFO, socket), ``missing``, or ``blocked`` (a file in the way)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "missing"
+    except NotADirectoryError:
+        return "blocked"
+    except OSError:
+        return "missing"  # unreadable: the later steps say why in their own words
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "file" if stat.S_ISREG(mode) else "special"
+
+
 def _switch_to_wal(conn: sqlite3.Connection) -> str:
     """``PRAGMA journal_mode = WAL``, retried while busy: two processes creating the store at once may
     both hold a read lock and want to upgrade, and SQLite then fails one at once, without the busy handler."""
@@ -315,7 +393,8 @@ def _check_header(path: Path) -> None:
         raise _fail(path, "not a SQLite database (refusing to touch it)")
 
 
-_CONDITIONS = ("readonly", "read-only", "locked", "disk is full", "disk I/O error", "unable to open")
+_CONDITIONS = ("readonly", "read-only", "locked", "disk is full", "disk I/O error", "unable to open", "malformed",
+               "not a database", "database corrupt")
 
 
 def _is_condition(exc: sqlite3.Error) -> bool:
@@ -333,8 +412,9 @@ def _explain(exc: sqlite3.DatabaseError) -> str:
         return "read-only (the file or its folder cannot be written)"
     if "unable to open" in text:
         return "cannot be opened or created (is its folder writable?)"
-    if "not a database" in text or "malformed" in text:
-        return f"not a usable SQLite database ({text})"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"damaged ({text}); `clawctl store check` shows what is wrong; restore a backup, or move the "
+                "file away to start a new store")
     if "locked" in text:
         return f"busy: another process held its lock for over {BUSY_TIMEOUT_MS // 1000} s ({text})"
     return text

@@ -67,8 +67,10 @@ def run(args: list[str], env: Env | None = None) -> int:
         if _debug():
             raise
         return int(ExitCode.INTERNAL)
+    if result == ExitCode.INTERRUPTED:  # typer returns 130 for Ctrl-C (and for SIGTERM where a verb maps it)
+        _error("interrupted")
     if isinstance(result, int):
-        return result
+        return int(result)
     return int(ExitCode.OK)
 
 

@@ -79,4 +79,7 @@ def store_check(ctx: typer.Context, output_format: FormatOpt = OutputFormat.text
     env = env_of(ctx)
     result = check_store(env.db)
     render(result, output_format.value, env)
-    return ExitCode.OK if result.ok else ExitCode.FINDINGS
+    if result.exit_code == ExitCode.UNREADABLE:
+        env.stderr.write(f"clawctl: error: store {result.path}: damaged; restore a backup, or move the file away "
+                         "to start a new store\n")
+    return result.exit_code

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from typing import Any, Protocol
 
 from clawctl.core.env import Env
@@ -47,7 +48,22 @@ def formats(view: str) -> list[str]:
 
 
 def json_text(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2, default=str) + "\n"
+    """Strict JSON: a NaN or an infinity (from an agent's metrics, say) is written as null, never as the
+    bare ``NaN`` that JSON parsers refuse."""
+    try:
+        return json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_finite(payload), indent=2, default=str, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def render(result: Result, fmt: str, env: Env, **options: Any) -> None:

@@ -8,6 +8,7 @@ whose start time no longer matches belongs to someone else now and is left alone
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from clawctl.adapters.clock import utc_now
 from clawctl.adapters.prober import Target, probe_once
-from clawctl.adapters.processes import ProcessRef, Started, spawn, state, stop_all
+from clawctl.adapters.processes import ProcessRef, Started, signals_interrupt, spawn, state, stop_all
 from clawctl.adapters.store import LabProcess, Store, open_store
 from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso_now
@@ -26,6 +27,7 @@ from clawctl.core.errors import ClawctlError, ExitCode, UsageError
 from clawctl.services.validate import load_fleet
 
 READY_DEADLINE = 30.0
+MAX_TIME_SCALE = 1000.0  # a 90 s conversation may last at most 25 h
 
 
 @dataclass
@@ -87,17 +89,22 @@ def _port_for(endpoint: str | None) -> int:
 
 def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int | None = None,
        clock: Clock = utc_now) -> LabResult:
+    if not (math.isfinite(time_scale) and 0 < time_scale <= MAX_TIME_SCALE):
+        raise UsageError(f"--time-scale must be above 0 and at most {MAX_TIME_SCALE:g}")
     fleet = load_fleet(path)
     name = fleet_name(fleet)
     for agent in fleet.agents.values():
         if agent.auth is not None and not os.environ.get(agent.auth.token_env):
             raise UsageError(f"agent {agent.id}: its token variable {agent.auth.token_env} is not set")
-    with open_store(db) as store:
+    with open_store(db) as store, signals_interrupt():  # SIGTERM mid-start: stop what was started, then exit
         with store.write():
             fleet_id = store.fleet_id(name, iso_now(clock))
         result = LabResult(name, verb="up")
         rows = store.lab_processes(fleet_id)
-        running = {row.agent_id: row for row in rows if state(_ref(row)) == "running"}
+        unfinished = {row.id: _ref(row) for row in rows if not row.endpoint}
+        if unfinished:  # an earlier `lab up` was killed before its agents were ready: stop them
+            stop_all(unfinished)
+        running = {row.agent_id: row for row in rows if row.endpoint and state(_ref(row)) == "running"}
         stale = [row.id for row in rows if running.get(row.agent_id) is not row]
         if stale:  # agents that died since: close their records, or status would list them (exit 4) forever
             with store.write():
@@ -106,6 +113,7 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
         log_dir.mkdir(parents=True, exist_ok=True)
         result.log_dir = str(log_dir)
         spawned: dict[str, tuple[Started, Path]] = {}
+        rows_of: dict[str, int] = {}
         try:
             for i, agent in enumerate(fleet.agents.values()):
                 if agent.id in running:
@@ -118,15 +126,22 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
                        "--time-scale", repr(time_scale)]
                 if seed is not None:
                     cmd += ["--seed", str(seed + i)]
-                spawned[agent.id] = (spawn(cmd, log_dir / f"{agent.id}.log"), ready)
+                started = spawned[agent.id] = (spawn(cmd, log_dir / f"{agent.id}.log"), ready)
+                with store.write():  # recorded at once (no endpoint yet): `lab down` finds it even after a SIGKILL
+                    rows_of[agent.id] = store.add_lab_process(fleet_id, agent.id, started[0].ref.pid,
+                                                              started[0].ref.start, "", iso_now(clock))
             endpoints = _wait_ready(spawned, log_dir)
             with store.write():
-                for agent_id, (proc, _) in spawned.items():
-                    store.add_lab_process(fleet_id, agent_id, proc.ref.pid, proc.ref.start, endpoints[agent_id],
-                                          iso_now(clock))
+                for agent_id in spawned:
+                    store.set_lab_endpoint(rows_of[agent_id], endpoints[agent_id])
                     result.started.append(agent_id)
         except BaseException:
             stop_all({agent_id: proc.ref for agent_id, (proc, _) in spawned.items()})
+            try:
+                with store.write():
+                    store.close_lab_processes(rows_of.values(), iso_now(clock))
+            except Exception:  # noqa: BLE001 - the first error is the one to report; `lab up` closes them later
+                pass
             raise
         result.agents = _describe(store, fleet_id)
     _write_endpoints(Path(result.log_dir) / "endpoints.json", result)
@@ -187,8 +202,14 @@ def _tail(log: Path) -> str:
 
 
 def _describe(store: Store, fleet_id: int | None) -> list[LabAgent]:
-    return [LabAgent(row.agent_id, row.pid, row.endpoint, state(_ref(row)), row.started_at, fleet=row.fleet)
-            for row in store.lab_processes(fleet_id)]
+    out = []
+    for row in store.lab_processes(fleet_id):
+        now = state(_ref(row))
+        agent = LabAgent(row.agent_id, row.pid, row.endpoint, now, row.started_at, fleet=row.fleet)
+        if now == "running" and not row.endpoint:
+            agent.state, agent.detail = "starting", "not ready yet, or its `lab up` was interrupted"
+        out.append(agent)
+    return out
 
 
 def _fleet_filter(store: Store, fleet: str | None) -> int | None:

@@ -12,6 +12,7 @@ from typing import ClassVar
 from clawctl.adapters.clock import utc_now
 from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso_now
+from clawctl.core import limits
 from clawctl.core.errors import UsageError
 from clawctl.core.sim.engine import RunLength
 from clawctl.core.sim.engine import simulate as run_one
@@ -69,12 +70,12 @@ def _length(fleet, options: SimOptions) -> RunLength:
     if options.requests is not None and options.duration is not None:
         raise UsageError("give --requests or --duration, not both")
     if options.requests is not None:
-        if options.requests < 1:
-            raise UsageError("--requests must be at least 1")
+        if not 1 <= options.requests <= limits.MAX_REQUESTS:
+            raise UsageError(f"--requests must be between 1 and {limits.MAX_REQUESTS:,}")
         return RunLength(requests=options.requests)
     if options.duration is not None:
-        if options.duration <= 0:
-            raise UsageError("--duration must be above 0")
+        if not 0 < options.duration <= limits.MAX_DURATION_S:
+            raise UsageError(f"--duration must be above 0 and at most {limits.human_duration(limits.MAX_DURATION_S)}")
         return RunLength(duration=options.duration)
     traffic = fleet.traffic
     if traffic is not None and traffic.requests:
@@ -87,8 +88,10 @@ def _length(fleet, options: SimOptions) -> RunLength:
 def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: bool = True,
              progress: Callable[[str, float], None] | None = None, clock: Clock = utc_now) -> SimReport:
 
-    if not 0 <= options.warmup < 1:
+    if not 0 <= options.warmup < 1:  # (NaN fails this too)
         raise UsageError("--warmup must be a share in [0, 1)")
+    if not 0 <= options.seed <= limits.MAX_SEED:
+        raise UsageError(f"--seed must be between 0 and {limits.MAX_SEED}")
     fleet = load_fleet(path)
     strategies = _strategies(fleet, options)
     length = _length(fleet, options)
@@ -96,6 +99,10 @@ def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: b
     if length.requests is not None and spec.mean_rate() <= 0:
         raise UsageError("traffic.arrivals.rate is 0: no request ever arrives; simulate a --duration instead")
     horizon = length.horizon(spec)
+    if horizon > limits.MAX_DURATION_S:
+        raise UsageError(f"{length.requests:,} requests at this fleet's rate take {horizon / 86400:,.0f} simulated days; "
+                         f"the bound is {limits.human_duration(limits.MAX_DURATION_S)}: ask for fewer --requests or "
+                         "a --duration")
     spec = build(fleet, horizon=horizon * 1.05 + 86400, start=options.start, failures=list(options.failures))
     started = time.perf_counter()
     report = SimReport(fleet_name(fleet), options.seed, length.requests, length.duration, 0.0,

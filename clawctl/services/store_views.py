@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from clawctl.adapters.store import SCHEMA_VERSION, default_path, open_store
-from clawctl.core.errors import UsageError
+from clawctl.core.errors import ExitCode, UsageError
 
 RUN_KINDS = ("apply", "sim", "drill", "metrics")
+MAX_LIMIT = 1_000_000
 
 
 def store_path(db: Path | None) -> Path:
@@ -47,8 +48,8 @@ def list_agents(db: Path | None, fleet: str | None = None) -> AgentList:
 def history(db: Path | None, kind: str | None = None, fleet: str | None = None, limit: int = 50) -> RunHistory:
     if kind is not None and kind not in RUN_KINDS:
         raise UsageError(f"--kind {kind}: use one of {', '.join(RUN_KINDS)}")
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"--limit must be between 1 and {MAX_LIMIT:,}")
     with open_store(db) as store:
         return RunHistory(store.runs(kind, fleet, limit))
 
@@ -61,11 +62,18 @@ class StoreCheck:
     schema_version: int
     supported_version: int
     integrity: list[str]
-    counts: dict[str, int]
+    counts: dict[str, int | None]
 
     @property
     def ok(self) -> bool:
         return self.integrity == ["ok"] and self.schema_version == self.supported_version
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """3 for a damaged store (it cannot be read as it is), 1 for any other problem."""
+        if self.integrity != ["ok"]:
+            return ExitCode.UNREADABLE
+        return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def as_dict(self) -> dict:
         return {"schema_version": 1, "path": self.path, "ok": self.ok, "schema_version": self.schema_version,
@@ -75,4 +83,4 @@ class StoreCheck:
 def check_store(db: Path | None) -> StoreCheck:
     with open_store(db) as store:
         return StoreCheck(str(store.path), store.schema_version(), SCHEMA_VERSION, store.integrity(),
-                          store.counts())
+                          store.counts_or_none())

@@ -345,3 +345,56 @@ def test_probe_an_agent_that_is_down(tmp_path, env, here):
     text = here("probe", str(fleet))
     assert text.returncode == 4
     assert "alpha" in text.stdout and "down" in text.stdout and TOKEN not in text.stdout + text.stderr
+
+
+def _lab_rows(env) -> list:
+    with open_store(Path(env["CLAWCTL_DB"])) as store:
+        return store.lab_processes()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_lab_up_stopped_mid_start_leaves_nothing_behind(tmp_path, env, here, sig):
+    """SIGTERM: `lab up` stops what it started and exits 130. SIGKILL cannot be caught: every agent was
+    recorded as soon as it was started, so `lab down` (or the next `lab up`) stops them."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(fleet_text("stopped", alpha_port=None))
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "lab", "up", str(fleet)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_lab_rows(env)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(_lab_rows(env)) == 3, "the three agents were not recorded while starting"
+        assert any(not row.endpoint for row in _lab_rows(env))  # still starting when the signal comes
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 130 and err == "clawctl: error: interrupted\n"
+        assert _lab_rows(env) == []  # the records were closed too
+    else:
+        assert proc.returncode == -signal.SIGKILL
+        assert cli_json(here, "lab", "status", code=4)["agents"]  # recorded: status lists them
+        down = cli_json(here, "lab", "down")
+        assert sorted(down["stopped"] + down["gone"]) == ["alpha", "beta", "gamma"]
+    deadline = time.monotonic() + 10
+    while agents_of(fleet) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert agents_of(fleet) == []
+    up = cli_json(here, "lab", "up", str(fleet))  # and the next start is clean
+    try:
+        assert sorted(up["started"]) == ["alpha", "beta", "gamma"]
+    finally:
+        cli_json(here, "lab", "down")
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "0", "-1", "1e9"])
+def test_lab_up_refuses_a_time_scale_that_is_not_a_finite_positive_bound(tmp_path, env, here, scale):
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(fleet_text("scales", alpha_port=None))
+    r = here("lab", "up", str(fleet), "--time-scale", scale)
+    assert r.returncode == 2 and "--time-scale must be above 0 and at most 1000" in one_error_line(r)
+    assert agents_of(fleet) == []

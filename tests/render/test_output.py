@@ -85,3 +85,19 @@ def test_a_format_a_view_lacks_is_refused():
     assert formats("sim") == ["json", "text"]
     with pytest.raises(ValueError):
         render(_Thing(), "sarif", _env())
+
+
+def test_json_never_carries_nan_or_infinity():
+    env = _env()
+    payload = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -float("inf")}], "d": "NaN"}
+
+    @dataclass
+    class Odd:
+        view: ClassVar[str] = "agents"
+
+        def as_dict(self) -> dict:
+            return payload
+
+    render(Odd(), "json", env)
+    assert json.loads(env.stdout.getvalue()) == {"a": None, "b": [1.5, None, {"c": None}], "d": "NaN"}
+    assert "NaN," not in env.stdout.getvalue() and "Infinity" not in env.stdout.getvalue()

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from clawctl.core import schedule as sched
 from clawctl.core import service_time
+from clawctl.core.limits import MAX_SLOTS_PER_AGENT, MAX_WEIGHT
 from clawctl.core.model.base import Section
 from clawctl.core.model.types import Duration, EnvName, Fraction, TimeZone, Url, zone
 
@@ -118,8 +119,8 @@ class AgentSpec(Section):
     timezone: TimeZone | None = None
     business_hours: BusinessHours | None = None
     availability: Literal["24/7"] | None = None
-    max_concurrent_conversations: int | None = Field(None, ge=1)
-    weight: int | None = Field(None, ge=0)
+    max_concurrent_conversations: int | None = Field(None, ge=1, le=MAX_SLOTS_PER_AGENT)
+    weight: int | None = Field(None, ge=0, le=MAX_WEIGHT)
     endpoint: Url | None = None
     endpoint_kind: Literal["clawctl", "openclaw"] | None = None
     auth: Auth | None = None

@@ -6,6 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from clawctl.core.limits import (
+    MAX_COUNT,
+    MAX_CUSTOMERS,
+    MAX_MULTIPLIER,
+    MAX_QUEUE_CAPACITY,
+    MAX_REQUESTS,
+)
 from clawctl.core.model.agent import AgentSpec
 from clawctl.core.model.base import Section
 from clawctl.core.model.types import AgentId, Duration, Fraction, Percent, Rate
@@ -49,12 +56,12 @@ class Scoring(Section):
 class Health(Section):
     probe_interval: Duration = Field(5.0, gt=0)
     timeout: Duration = Field(1.0, gt=0)
-    failure_threshold: int = Field(3, ge=1)
-    recovery_threshold: int = Field(2, ge=1)
+    failure_threshold: int = Field(3, ge=1, le=MAX_COUNT)
+    recovery_threshold: int = Field(2, ge=1, le=MAX_COUNT)
 
 
 class Passive(Section):
-    max_fails: int = Field(3, ge=0)
+    max_fails: int = Field(3, ge=0, le=MAX_COUNT)
     fail_timeout: Duration = 30.0
 
 
@@ -85,7 +92,7 @@ class Thresholds(Section):
 class Monitoring(Section):
     interval: Duration = Field(1.0, gt=0)
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    breach_after: int = Field(3, ge=1)
+    breach_after: int = Field(3, ge=1, le=MAX_COUNT)
 
 
 class Objectives(Section):
@@ -110,11 +117,11 @@ class Arrivals(Section):
     rate: Rate
     process: Literal["poisson"] = "poisson"
     profile: Literal["constant", "diurnal", "spike"] = "constant"
-    peak_multiplier: float | None = Field(None, ge=1)
+    peak_multiplier: float | None = Field(None, ge=1, le=MAX_MULTIPLIER)
     peak_at: float | None = Field(None, ge=0, lt=24, description="local hour of the diurnal peak")
     at: Duration | None = Field(None, description="when the spike starts, from the start of the run")
     duration: Duration | None = Field(None, gt=0, description="how long the spike lasts")
-    multiplier: float | None = Field(None, ge=1, le=100, description="spike multiplier, up to 100")
+    multiplier: float | None = Field(None, ge=1, le=MAX_MULTIPLIER, description="spike multiplier, up to 100")
 
 
 class MixEntry(Section):
@@ -128,7 +135,8 @@ class MixEntry(Section):
 
 class Queue(Section):
     discipline: Literal["central", "per_agent"] = "central"
-    capacity: int | None = Field(None, ge=0, description="0: nobody waits (a loss system); absent: unbounded")
+    capacity: int | None = Field(None, ge=0, le=MAX_QUEUE_CAPACITY,
+                                 description="0: nobody waits (a loss system); absent: unbounded")
     patience: Duration | None = Field(None, gt=0)
 
 
@@ -139,11 +147,11 @@ class Sla(Section):
 class Traffic(Section):
     arrivals: Arrivals | None = None
     mix: list[MixEntry] | None = None
-    customers: int | None = Field(None, ge=1)
+    customers: int | None = Field(None, ge=1, le=MAX_CUSTOMERS)
     queue: Queue = Field(default_factory=Queue)
     sla: Sla = Field(default_factory=Sla)
     duration: Duration | None = Field(None, gt=0)
-    requests: int | None = Field(None, ge=1)
+    requests: int | None = Field(None, ge=1, le=MAX_REQUESTS)
 
 
 class FleetFile(Section):

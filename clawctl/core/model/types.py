@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from clawctl.core import units
+from clawctl.core import limits, units
 
 AGENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 AGENT_ID_MAX = 63
@@ -34,16 +34,24 @@ def _custom(kind: str, message: str) -> PydanticCustomError:
 
 def _duration(value: object) -> float:
     try:
-        return units.parse_duration(value)
+        seconds = units.parse_duration(value)
     except ValueError as exc:
         raise _custom("clawctl_duration", str(exc)) from None
+    if seconds > limits.MAX_DURATION_S:
+        raise _custom("clawctl_range", f"`{value}` is over {limits.human_duration(limits.MAX_DURATION_S)}, "
+                      "the longest duration clawctl accepts")
+    return seconds
 
 
 def _rate(value: object) -> float:
     try:
-        return units.parse_rate(value)
+        per_second = units.parse_rate(value)
     except ValueError as exc:
         raise _custom("clawctl_rate", str(exc)) from None
+    if per_second > limits.MAX_RATE_PER_S:
+        raise _custom("clawctl_range", f"`{value}` is over {limits.MAX_RATE_PER_S:,.0f}/s, the highest rate "
+                      "clawctl accepts")
+    return per_second
 
 
 def _percent(value: object) -> float:

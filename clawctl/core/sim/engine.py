@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clawctl.core import limits
+from clawctl.core.errors import UsageError
 from clawctl.core.sim import layout as L
 from clawctl.core.sim.kernel import run_block
 from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec, predictive
@@ -45,8 +47,33 @@ class RunLength:
         return t
 
 
+def state_bytes(spec: RunSpec) -> int:
+    """The size of one run's arrays: per agent a slot table as wide as the largest agent, the event heap,
+    the waiting pool, one history entry per customer and the per-agent samples."""
+    n = len(spec.agent_ids)
+    maxcap = int(spec.cap.max()) if n else 0
+    pool = POOL if spec.qcap < 0 else int(min(POOL, spec.qcap * (n if spec.per_agent else 1) + 1))
+    slots = n * maxcap * 8 * (1 + L.N_SI + L.N_SF)
+    heap = (int(spec.cap.sum()) * 2 + pool + 16) * 8 * (1 + L.N_HI)
+    cells = pool * 8 * (L.N_CI + L.N_CF + 1)
+    return slots + heap + cells + max(spec.customers, 1) * 8 + (SAMPLES + 1) * n * 4 + n * 8 * (L.N_AG + L.N_AGF)
+
+
+def check_size(spec: RunSpec) -> None:
+    """Refuse a run whose arrays would pass the memory bound, saying what makes them large."""
+    need = state_bytes(spec)
+    if need > limits.SIM_STATE_BYTES:
+        widest = int(np.argmax(spec.cap))
+        raise UsageError(
+            f"this simulation needs about {need / 1024**3:.1f} GiB for its state, over the bound of "
+            f"{limits.SIM_STATE_BYTES / 1024**3:.0f} GiB: {len(spec.agent_ids):,} agents x "
+            f"{int(spec.cap[widest]):,} slots (the most, agent `{spec.agent_ids[widest]}`); "
+            "lower max_concurrent_conversations or simulate part of the fleet")
+
+
 class _State:
     def __init__(self, spec: RunSpec, horizon: float) -> None:
+        check_size(spec)
         n = len(spec.agent_ids)
         maxcap = int(spec.cap.max())
         self.ag = np.zeros((n, L.N_AG), dtype=np.int64)
