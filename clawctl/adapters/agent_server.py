@@ -3,6 +3,11 @@
 One process serves one agent at ``/``, or (``many=True``) every agent of a fleet under
 ``/agents/<id>/``, which is how the probe benchmark puts 1,000 agents behind one port.
 Behaviour lives in :mod:`clawctl.core.refagent`; this module owns sockets, clock and timers.
+
+Everything a client sends is untrusted: request bodies are read up to a limit per route (413
+past it), parsed as strict JSON (no NaN or Infinity, nesting at most MAX_JSON_DEPTH deep; 400
+otherwise), and the bearer token is compared as raw header bytes, so no header can make a request
+fail with a 500. A client's mistake is an answer with a JSON error body, never a traceback in the log.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
+import math
 import os
 import sys
 import time
@@ -18,6 +25,8 @@ from pathlib import Path
 
 import psutil
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+from aiohttp.log import server_logger
 
 from clawctl.adapters.clock import utc_now
 from clawctl.core.env import iso
@@ -25,6 +34,10 @@ from clawctl.core.refagent import ApiError, ReferenceAgent
 
 JSON = "application/json"
 _PROBES = {"/healthz", "/health", "/readyz", "/ready", "/startupz", "/startup"}
+_OPEN = _PROBES | {"/metrics"}  # answered without the token; every other route needs it when one is set
+BODY_LIMIT = 64 * 1024  # request body of every route but the import
+IMPORT_BODY_LIMIT = 4 * 1024 * 1024  # request body of POST /v1/sessions/import
+MAX_JSON_DEPTH = 64  # nesting of a request body (objects and arrays)
 
 
 def _stamp() -> str:
@@ -38,13 +51,93 @@ def _json(status: int, body: dict, *, head: bool = False) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-class AgentServer:
-    """Serve ``agents`` (id -> ReferenceAgent). ``token`` guards every /v1 route when set."""
+def _not_a_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
-    def __init__(self, agents: dict[str, ReferenceAgent], *, token: str | None = None, many: bool = False,
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a float")
+    return value
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` deep (walked with a list, not recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_body(data: bytes) -> object:
+    """A request body as strict JSON, or ApiError(400).
+
+    UTF-8 only; NaN, Infinity and numbers too large for a float are refused; nesting deeper than
+    MAX_JSON_DEPTH is refused (a deep body makes `json.loads` raise RecursionError, and a body just
+    under that depth would make the JSON written back for it raise later).
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body must be JSON in UTF-8") from None
+    try:
+        value = json.loads(text, parse_constant=_not_a_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ApiError(400, f"the body must be JSON nested at most {MAX_JSON_DEPTH} deep") from None
+    except ValueError as exc:  # JSONDecodeError, NaN, Infinity, 1e999, an integer over 4,300 digits
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ApiError(400, f"the body must be JSON ({reason[:100]})") from None
+    if _too_deep(value, MAX_JSON_DEPTH):
+        raise ApiError(400, f"the body must be JSON nested at most {MAX_JSON_DEPTH} deep")
+    return value
+
+
+class _ServerLog(logging.LoggerAdapter):
+    """aiohttp's request-handler log, with a client's malformed request as one line.
+
+    aiohttp answers a request it cannot parse (a bad header byte, a broken chunk, a bad method) with
+    400 itself and logs it with a traceback, as an ERROR. That is the client's mistake, not the
+    agent's: it becomes one INFO line (or DEBUG, where aiohttp chose DEBUG) naming the error's class
+    only, since its message may quote a header, and so a token. Everything else passes unchanged.
+    """
+
+    def log(self, level: int, msg: object, *args: object, exc_info: object = None, **kwargs: object) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info is True else None
+        if isinstance(exc, BadHttpMessage):
+            self.logger.log(min(level, logging.INFO), "clawctl agent: a malformed request answered %s (%s)",
+                            exc.code, type(exc).__name__)
+            return
+        self.logger.log(level, msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: object) -> None:
+        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **kwargs)
+
+
+def _token_bytes(token: str | None) -> bytes | None:
+    # A token read from the environment may hold undecodable bytes (as surrogates): compare the bytes.
+    return token.encode("utf-8", "surrogateescape") if token else None
+
+
+class AgentServer:
+    """Serve ``agents`` (id -> ReferenceAgent).
+
+    ``tokens`` (agent id -> token, or None for none) guards each agent's routes; ``token`` is the
+    token of every agent ``tokens`` does not name. An agent with a token answers every route but
+    the probes and `/metrics` with 401 unless the request carries ``Authorization: Bearer <token>``.
+    """
+
+    def __init__(self, agents: dict[str, ReferenceAgent], *, token: str | None = None,
+                 tokens: dict[str, str | None] | None = None, many: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.agents = agents
-        self.token = token
+        self._tokens = {agent_id: _token_bytes((tokens or {}).get(agent_id, token)) for agent_id in agents}
         self.many = many
         self.clock = clock
         self.started_at = clock()
@@ -57,16 +150,17 @@ class AgentServer:
         self._crash_task: asyncio.Task | None = None
         self._figures: tuple[float, float, float] | None = None
         self._stopping = False
-        self._only = next(iter(agents.values())) if len(agents) == 1 and not many else None
+        self._only = next(iter(agents)) if len(agents) == 1 and not many else None  # its id
 
     # -- lifecycle ---------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app = web.Application(client_max_size=IMPORT_BODY_LIMIT)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)  # every path, newlines (%0A) included
         return app
 
     async def start(self, host: str, port: int) -> int:
-        self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False,
+                                    logger=_ServerLog(server_logger, {}))
         await self.runner.setup()
         self.host = host
         self.site = web.TCPSite(self.runner, host, port, reuse_address=True, backlog=1024)
@@ -121,22 +215,23 @@ class AgentServer:
         return self._figures[1], self._figures[2]
 
     # -- routing -----------------------------------------------------------------------------
-    def _route(self, path: str) -> tuple[ReferenceAgent | None, str]:
+    def _route(self, path: str) -> tuple[str | None, str]:
         if not self.many:
             return self._only, path
         parts = path.split("/", 3)  # '', 'agents', id, rest
-        if len(parts) >= 3 and parts[1] == "agents":
-            return self.agents.get(parts[2]), "/" + (parts[3] if len(parts) > 3 else "")
+        if len(parts) >= 3 and parts[1] == "agents" and parts[2] in self.agents:
+            return parts[2], "/" + (parts[3] if len(parts) > 3 else "")
         return None, path
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        agent, path = self._route(request.path)
-        if agent is None:
+        agent_id, path = self._route(request.path)
+        if agent_id is None:
             return _json(404, {"error": "no such agent"})
+        agent = self.agents[agent_id]
         now = self.clock()
         agent.expire(now, _stamp())
         admin = path.startswith("/v1/admin/")
-        if path.startswith("/v1/") and not self._authorized(request):
+        if path not in _OPEN and not self._authorized(request, self._tokens[agent_id]):
             return _json(401, {"error": "missing or wrong bearer token"})
         fault = agent.current_fault(now)
         if not admin and fault.mode == "crash":
@@ -148,24 +243,38 @@ class AgentServer:
         if not admin and fault.mode == "hang":
             await asyncio.sleep(max(0.0, fault.until - now))
         elif not admin and fault.mode == "slow" and fault.latency:
-            await asyncio.sleep(fault.latency)
+            await asyncio.sleep(min(fault.latency, max(0.0, fault.until - now)))  # never past the lease
         try:
             return await self._handle(agent, request, path, now)
         except ApiError as err:
+            # After a 413 aiohttp reads and drops the unread rest of the body (for up to its 10 s
+            # lingering time), so a client that sends it all still reads the answer.
             return _json(err.status, {"error": err.message})
 
-    def _authorized(self, request: web.Request) -> bool:
-        if not self.token:
+    @staticmethod
+    def _authorized(request: web.Request, token: bytes | None) -> bool:
+        """The request carries exactly one `Authorization: Bearer <token>`, compared as raw bytes."""
+        if token is None:
             return True
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
+        values = [value for name, value in request.raw_headers if name.lower() == b"authorization"]
+        if len(values) != 1:
+            return False
+        scheme, _, value = values[0].partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), token)
 
-    async def _body(self, request: web.Request) -> dict:
+    async def _body(self, request: web.Request, limit: int = BODY_LIMIT) -> dict:
+        """The request's JSON object, read up to ``limit`` bytes (413 past it, 400 when it is not one)."""
+        if request.content_length is not None and request.content_length > limit:
+            raise ApiError(413, f"the body is over {limit // 1024} KiB")
+        data = bytearray()
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            raise ApiError(400, "the body must be JSON") from None
+            async for chunk in request.content.iter_chunked(65536):
+                data += chunk
+                if len(data) > limit:
+                    raise ApiError(413, f"the body is over {limit // 1024} KiB")
+        except (HttpProcessingError, ConnectionError, asyncio.IncompleteReadError):
+            raise ApiError(400, "the body could not be read") from None
+        body = parse_body(bytes(data))
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON object")
         return body
@@ -197,7 +306,7 @@ class AgentServer:
         if path == "/v1/sessions" and method == "GET":
             return _json(200, agent.list_sessions())
         if path == "/v1/sessions/import" and method == "POST":
-            return _json(200, agent.import_sessions(await self._body(request), _stamp()))
+            return _json(200, agent.import_sessions(await self._body(request, IMPORT_BODY_LIMIT), _stamp()))
         if path.startswith("/v1/sessions/") and method == "GET":
             return _json(200, agent.get_session(path.rsplit("/", 1)[1]))
         if path == "/v1/admin/fault" and method == "POST":

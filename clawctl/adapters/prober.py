@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import ssl
 import threading
 import time
@@ -28,6 +29,7 @@ from clawctl.core.probe import (
     AgentMetrics,
     Observation,
     Verdict,
+    clean,
     metrics_from,
     readiness,
     scan_metrics,
@@ -103,6 +105,11 @@ class ProbeResult:
 
 
 def _error_name(exc: BaseException) -> str:
+    """A transport failure in a few words; whatever in it came from the agent is cleaned and cut to size."""
+    return clean(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError, ssl.SSLError)):
         return f"tls: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -128,6 +135,12 @@ class Prober:
 
     def __init__(self, *, timeout: float = 1.0, concurrency: int = 200, verify_tls: bool = True,
                  clock: Callable[[], float] = time.time) -> None:
+        # A NaN or infinite deadline would never fire: a cycle that never ends. The CLI refuses such
+        # values with a usage error; this is the last line for other callers.
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be a finite number of seconds above 0, not {timeout!r}")
+        if not (isinstance(concurrency, int) and concurrency >= 1):
+            raise ValueError(f"concurrency must be an integer of at least 1, not {concurrency!r}")
         self.timeout = timeout
         self.concurrency = concurrency
         self.verify_tls = verify_tls
@@ -153,7 +166,7 @@ class Prober:
         try:
             async with self.session.get(url, headers=headers, allow_redirects=False) as resp:
                 if 300 <= resp.status < 400:
-                    where = resp.headers.get("Location", "?")
+                    where = clean(resp.headers.get("Location", "?"), 200)
                     return Observation(resp.status, resp.content_type or "", b"",
                                        f"redirect: HTTP {resp.status} to {where}", _ms(started))
                 body = bytearray()
@@ -222,10 +235,24 @@ class Prober:
             if spread > 0:
                 await asyncio.sleep(target.offset(spread))
             async with gate:
-                return await self.probe(target)
+                try:
+                    return await self.probe(target)
+                except Exception as exc:  # noqa: BLE001 - one agent's answer must never end the whole cycle
+                    return _unreadable(target, exc, self.clock())
 
         with _gc_headroom():
             return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _unreadable(target: Target, exc: Exception, at: float) -> ProbeResult:
+    """The result for an agent whose answers the prober failed to interpret: `unsupported`, with the error.
+
+    Every known hostile answer has its own verdict; this is the guard for the next one. The agent
+    answered (transport failures are observations, never exceptions), so it is not `down`, and it
+    is never counted as healthy.
+    """
+    detail = clean(f"error: the answer could not be read ({type(exc).__name__}: {exc})")
+    return ProbeResult(target.agent_id, Verdict("unsupported", detail), metrics_error=detail, at=at)
 
 
 def _ms(started: float) -> float:

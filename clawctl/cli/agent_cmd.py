@@ -19,13 +19,15 @@ def serve(
     agent_id: Annotated[Optional[str], typer.Option("--id", help="The agent's id (its entry in --fleet).",
                                                     show_default=False)] = None,
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on; any but loopback needs a token for every "
+                                            "agent.")] = "127.0.0.1",
     fleet: Annotated[Optional[str], typer.Option(help="Fleet file with the agent's entry.", show_default=False)]
     = None,
-    token_env: Annotated[Optional[str], typer.Option(help="Env var holding the bearer token for /v1 (default: "
-                                                     "the agent's auth.token_env).", show_default=False)] = None,
+    token_env: Annotated[Optional[str], typer.Option(help="Env var holding the bearer token for /v1, for every "
+                                                     "agent served (default: each agent's auth.token_env).",
+                                                     show_default=False)] = None,
     time_scale: Annotated[float, typer.Option(help="Multiply service times (0.01: a 90 s conversation takes "
-                                                   "0.9 s).")] = 1.0,
+                                                   "0.9 s); above 0, at most 1000.")] = 1.0,
     seed: Annotated[Optional[int], typer.Option(help="Seed for service times and ids.", show_default=False)] = None,
     ready_file: Annotated[Optional[Path], typer.Option(help="Write {pid, port, endpoint} here once listening.",
                                                        show_default=False)] = None,

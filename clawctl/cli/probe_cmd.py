@@ -12,8 +12,8 @@ from clawctl.cli.options import FormatOpt, OutputFormat, env_of
 def probe(
     ctx: typer.Context,
     fleet: Annotated[str, typer.Argument(help="The fleet file.")],
-    timeout: Annotated[float, typer.Option(help="Total deadline per agent, seconds.")] = 1.0,
-    concurrency: Annotated[int, typer.Option(help="Agents probed at once.", min=1)] = 200,
+    timeout: Annotated[float, typer.Option(help="Total deadline per agent, seconds (above 0, at most 600).")] = 1.0,
+    concurrency: Annotated[int, typer.Option(help="Agents probed at once (1 to 10,000).", min=1)] = 200,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> int:

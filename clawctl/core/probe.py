@@ -13,6 +13,7 @@ The states, the same for an OpenClaw gateway and a clawctl agent:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 STATES = ("ready", "degraded", "starting", "draining", "unsupported", "down")
@@ -38,14 +39,45 @@ class Verdict:
     failing: list[str] = field(default_factory=list)
 
 
-def _json_body(obs: Observation) -> dict | None:
+# What an agent may put into a verdict's detail: its `failing` entries are cut to these sizes, and
+# control characters (terminal escapes, newlines) are replaced, so one agent cannot flood or garble
+# the output of a whole run.
+FAILING_ENTRIES = 16
+FAILING_CHARS = 80
+DETAIL_CHARS = 300
+
+
+def clean(text: str, limit: int = DETAIL_CHARS) -> str:
+    """``text`` from an agent, safe to print: control characters replaced with `?`, at most ``limit`` characters."""
+    out = "".join(ch if ch.isprintable() else "?" for ch in text[:limit + 1])
+    return out if len(out) <= limit else out[:limit - 3] + "..."
+
+
+def _json_body(obs: Observation) -> tuple[object, str | None]:
+    """The parsed JSON body, or None and why not (`invalid JSON`, ...) when the body cannot be read as JSON.
+
+    The body comes from the agent: anything may be in it. Deep nesting makes `json.loads` raise
+    RecursionError; that is invalid JSON here like any other, never an error of the run.
+    """
     if "json" not in obs.content_type.lower():
-        return None
+        return None, None
     try:
-        value = json.loads(obs.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+        return json.loads(obs.body), None
+    except RecursionError:
+        return None, "invalid JSON (nested too deep)"
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError, bad UTF-8, an integer over 4,300 digits
+        return None, "invalid JSON"
+
+
+def _failing(value: object) -> list[str]:
+    """The `failing` list of a readiness body: strings (and integers), cut to size; anything else is no list."""
+    if not isinstance(value, list):
+        return []
+    out = [clean(str(x), FAILING_CHARS) for x in value[:FAILING_ENTRIES] if isinstance(x, str)
+           or (isinstance(x, int) and not isinstance(x, bool) and abs(x) < 10**18)]
+    if len(value) > FAILING_ENTRIES:
+        out.append(f"(+{len(value) - FAILING_ENTRIES} more)")
+    return out
 
 
 def readiness(obs: Observation) -> Verdict:
@@ -57,29 +89,32 @@ def readiness(obs: Observation) -> Verdict:
         return Verdict("unsupported", f"HTTP {status} redirect; probes do not follow redirects")
     if status >= 500 and status != 503:
         return Verdict("down", f"HTTP {status}")
-    body = _json_body(obs)
     if status not in (200, 503):
         return Verdict("unsupported" if status < 500 else "down", f"HTTP {status} from the readiness probe")
+    value, invalid = _json_body(obs)
+    body = value if isinstance(value, dict) else None
     if body is None:
-        kind = obs.content_type.split(";")[0] or "no content type"
+        kind = clean(obs.content_type.split(";")[0], 80) or "no content type"
+        what = f"{kind}, {invalid}" if invalid else f"{kind}, not the readiness JSON"
         if status == 503:
-            return Verdict("down", f"HTTP 503 with {kind}, not the readiness JSON")
-        return Verdict("unsupported", f"HTTP {status} with {kind}, not the readiness JSON")
+            return Verdict("down", f"HTTP 503 with {what}")
+        return Verdict("unsupported", f"HTTP {status} with {what}")
     if not isinstance(body.get("ready"), bool):
         return Verdict("unsupported", "JSON without a boolean `ready`")
-    failing = [str(x) for x in body.get("failing") or [] if isinstance(x, (str, int))]
+    failing = _failing(body.get("failing"))
     if body["ready"] and status == 200:
         return Verdict("ready", "", failing)
     if set(failing) & _DRAINING:
-        return Verdict("draining", ", ".join(failing), failing)
+        return Verdict("draining", clean(", ".join(failing)), failing)
     if set(failing) & _STARTING:
-        return Verdict("starting", ", ".join(failing), failing)
-    return Verdict("degraded", ", ".join(failing) or "not ready", failing)
+        return Verdict("starting", clean(", ".join(failing)), failing)
+    return Verdict("degraded", clean(", ".join(failing)) or "not ready", failing)
 
 
 def startup(obs: Observation) -> Verdict | None:
     """`/startupz` refines a not-ready agent: 503 with `starting` or `draining` (OpenClaw 2026.8+)."""
-    body = _json_body(obs) if obs.error is None else None
+    value = _json_body(obs)[0] if obs.error is None else None
+    body = value if isinstance(value, dict) else None
     if body is None or not isinstance(body.get("status"), str):
         return None
     status = body["status"]
@@ -108,7 +143,12 @@ OPENCLAW_SERIES = {
 
 
 def scan_metrics(text: bytes, wanted: dict[str, bytes]) -> dict[str, float]:
-    """Values of the wanted series (unlabelled, or with exactly the labels given) in Prometheus text."""
+    """Values of the wanted series (unlabelled, or with exactly the labels given) in Prometheus text.
+
+    Only finite values count: `NaN`, `+Inf` and `-Inf` (legal in the exposition format) and numbers
+    too large for a float are "no value", as if the series were missing. The first sample of a series
+    decides, so a series whose first value is not a finite number has no value at all.
+    """
     out: dict[str, float] = {}
     for key, name in wanted.items():
         start = 0
@@ -123,11 +163,13 @@ def scan_metrics(text: bytes, wanted: dict[str, bytes]) -> dict[str, float]:
             rest = text[start: rest_end if rest_end >= 0 else len(text)]
             if not rest.startswith((b" ", b"\t")):
                 continue  # a longer name, or labels we did not ask for
-            fields = rest.split()
+            fields = rest.split(maxsplit=1)
             try:
-                out[key] = float(fields[0])
+                value = float(fields[0])
             except (IndexError, ValueError):
-                pass
+                break
+            if math.isfinite(value):
+                out[key] = value
             break
     return out
 
@@ -143,16 +185,26 @@ class AgentMetrics:
     requests: float | None = None
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
 def metrics_from(values: dict[str, float]) -> AgentMetrics:
-    """Lifetime figures from one scrape (rates between scrapes are `top`'s job)."""
+    """Lifetime figures from one scrape (rates between scrapes are `top`'s job).
+
+    Every figure is a finite float or None: a non-finite input, or a result that overflows (a sum
+    of 1e308 over a count of 1e-308), is "no value".
+    """
+    values = {k: v for k, v in values.items() if math.isfinite(v)}
     m = AgentMetrics(values.get("active"), values.get("max"), cpu=values.get("cpu"), memory=values.get("memory"))
     count = values.get("rt_count") or values.get("run_count")
     total = values.get("rt_sum") if values.get("rt_count") else values.get("run_sum")
     if count and total is not None:
-        m.response_time_ms = total / count * 1000
+        m.response_time_ms = _finite(total / count * 1000)
     ok, err, rej = values.get("ok"), values.get("error"), values.get("rejected")
     if ok is not None or err is not None:
-        n = (ok or 0) + (err or 0) + (rej or 0)
+        n = _finite((ok or 0) + (err or 0) + (rej or 0))
         m.requests = n
-        m.error_rate = (err or 0) / n * 100 if n else 0.0
+        if n is not None:
+            m.error_rate = _finite((err or 0) / n * 100) if n else 0.0
     return m

@@ -3,6 +3,7 @@ local lab (`clawctl lab up`) for agents the file gives none."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,19 @@ from clawctl.core.env import Clock, iso
 from clawctl.core.errors import ExitCode, UsageError
 from clawctl.core.fleet import Fleet
 from clawctl.services.validate import load_fleet
+
+MAX_TIMEOUT = 600.0  # seconds per agent: ten minutes is already far past any readiness probe
+MAX_CONCURRENCY = 10_000  # agents probed at once; each holds up to two connections
+
+
+def check_number(flag: str, value: float, *, low: float, high: float, low_open: bool = True) -> None:
+    """Refuse NaN, infinities and values outside (low, high] (or [low, high]) with a usage error naming the flag."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    finite = number and (isinstance(value, int) or math.isfinite(value))  # an int may be past any float
+    if not finite or not (value > low if low_open else value >= low) or value > high:
+        bounds = f"above {low:g}" if low_open else f"at least {low:g}"
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise UsageError(f"{flag} must be a finite number {bounds} and at most {high:g} (got {shown})")
 
 
 @dataclass
@@ -74,7 +88,7 @@ def lab_endpoints(db: Path | None, fleet: Fleet) -> dict[str, str]:
     if not path.exists():
         return {}
     with open_store(path) as store:
-        return {p.agent_id: p.endpoint for p in store.lab_processes(fleet=fleet_name(fleet))}
+        return {p.agent_id: p.endpoint for p in store.lab_processes(fleet=fleet_name(fleet)) if p.endpoint}
 
 
 def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[str, str], dict[str, str]]:
@@ -96,8 +110,8 @@ def targets_for(fleet: Fleet, lab: dict[str, str]) -> tuple[list[Target], dict[s
 
 def probe_fleet(path: str, db: Path | None = None, *, timeout: float = 1.0, concurrency: int = 200,
                 verify_tls: bool = True, clock: Clock = utc_now) -> ProbeReport:
-    if timeout <= 0:
-        raise UsageError("--timeout must be above 0")
+    check_number("--timeout", timeout, low=0, high=MAX_TIMEOUT)
+    check_number("--concurrency", concurrency, low=1, high=MAX_CONCURRENCY, low_open=False)
     fleet = load_fleet(path)
     targets, notes, sources = targets_for(fleet, lab_endpoints(db, fleet))
     if not targets:

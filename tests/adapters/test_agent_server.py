@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import os
 import subprocess
 import sys
@@ -20,8 +22,10 @@ import httpx
 import psutil
 import pytest
 
-from clawctl.adapters.agent_server import AgentServer
-from clawctl.services.agent_serve import ServeOptions, build
+from clawctl.adapters.agent_server import IMPORT_BODY_LIMIT, AgentServer
+from clawctl.core.errors import UsageError
+from clawctl.core.refagent import MAX_IMPORT_SESSIONS, MAX_SESSION_BYTES, MAX_STORE_BYTES, state_hash
+from clawctl.services.agent_serve import ServeOptions, build, is_loopback
 
 FLEET = """\
 apiVersion: clawctl/v1
@@ -78,9 +82,11 @@ def serve(fleet):
     servers: list[AgentServer] = []
 
     def start(agent_id: str | None = "a1", *, all_agents: bool = False, token: str | None = None,
-              seed: int = 1) -> str:
-        agents, _ = build(ServeOptions(agent_id, fleet=fleet, seed=seed, all_agents=all_agents))
-        server = AgentServer(agents, token=token, many=all_agents)
+              seed: int = 1, fleet_file: str | None = None, token_env: str | None = None) -> str:
+        """With ``fleet_file``, the tokens are the ones `agent serve` would take (``build``)."""
+        agents, tokens = build(ServeOptions(agent_id, fleet=fleet_file or fleet, seed=seed, all_agents=all_agents,
+                                            token_env=token_env))
+        server = AgentServer(agents, token=token, tokens=tokens if fleet_file else None, many=all_agents)
         port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
         servers.append(server)
         return f"http://127.0.0.1:{port}"
@@ -540,3 +546,371 @@ def test_after_a_crash_the_agent_waits_for_its_port_if_something_took_it(serve, 
         squatter.close()
     assert wait_until(lambda: not _refused(base), limit=3.0, step=0.05)
     assert fresh("GET", base + "/readyz").status_code == 200
+
+
+# ------------------------------------------------------------------- hardening: tokens in --all mode
+
+HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "agents"
+A1_VAR, A2_VAR = "CLAWCTL_TEST_AGENT_SERVER_A1", "CLAWCTL_TEST_AGENT_SERVER_A2"
+FLEET_AUTH = FLEET.replace("    channels: [email, sms]\n",
+                           f"    channels: [email, sms]\n    auth: {{token_env: {A1_VAR}}}\n", 1) \
+    .replace("    capabilities: [ticket_creation]\n",
+             f"    capabilities: [ticket_creation]\n    auth: {{token_env: {A2_VAR}}}\n", 1) \
+    .replace("    capabilities: [refunds]\n", f"    capabilities: [refunds]\n    auth: {{token_env: {A1_VAR}}}\n", 1)
+
+
+@pytest.fixture
+def fleet_auth(tmp_path, monkeypatch) -> str:
+    """The test fleet with `auth.token_env` per agent: a1 and a3 share one variable, a2 has its own."""
+    monkeypatch.setenv(A1_VAR, "tok-a1-7f3e")
+    monkeypatch.setenv(A2_VAR, "tok-a2-91bc")
+    path = tmp_path / "fleet-auth.yaml"
+    path.write_text(FLEET_AUTH)
+    return str(path)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_all_mode_every_agent_needs_its_own_token(serve, http, fleet_auth):
+    """Attack item 1: `--all` ignored auth.token_env; now each agent's routes need that agent's token."""
+    base = serve(None, all_agents=True, fleet_file=fleet_auth)
+    for agent_id, own, other in (("a1", "tok-a1-7f3e", "tok-a2-91bc"), ("a2", "tok-a2-91bc", "tok-a1-7f3e"),
+                                 ("a3", "tok-a1-7f3e", "tok-a2-91bc")):
+        url = f"{base}/agents/{agent_id}"
+        assert http.post(url + "/v1/admin/drain").status_code == 401  # the attack: no header at all
+        assert http.post(url + "/v1/admin/drain", headers=bearer(other)).status_code == 401
+        for path in ("/v1/info", "/v1/sessions", "/v1/nope", "/v1/sessions/x"):
+            assert http.get(url + path).status_code == 401
+        r = http.post(url + "/v1/admin/fault", json={"mode": "unready"})
+        assert r.status_code == 401 and r.json() == {"error": "missing or wrong bearer token"}
+        assert http.get(url + "/readyz").status_code == 200  # probes and metrics stay open
+        assert http.get(url + "/metrics").status_code == 200
+        assert http.post(url + "/v1/admin/drain", headers=bearer(own)).json()["draining"] is True
+        assert http.post(url + "/v1/admin/resume", headers=bearer(own)).status_code == 200
+
+
+def test_all_mode_with_token_env_takes_one_token_for_every_agent(serve, http, fleet_auth, monkeypatch):
+    monkeypatch.setenv(TOKEN_VAR, "one-for-all-5d1a")
+    base = serve(None, all_agents=True, fleet_file=fleet_auth, token_env=TOKEN_VAR)
+    for agent_id in ("a1", "a2", "a3"):
+        url = f"{base}/agents/{agent_id}/v1/info"
+        assert http.get(url, headers=bearer("tok-a1-7f3e")).status_code == 401  # the fleet's tokens no longer open it
+        assert http.get(url, headers=bearer("one-for-all-5d1a")).json()["id"] == agent_id
+
+
+def test_all_mode_refuses_a_missing_token_variable(fleet_auth, monkeypatch):
+    monkeypatch.delenv(A2_VAR)
+    with pytest.raises(UsageError) as err:
+        build(ServeOptions(None, fleet=fleet_auth, all_agents=True))
+    assert str(err.value) == f"agent a2: the token variable {A2_VAR} is not set (or empty)"
+    monkeypatch.setenv(A2_VAR, "")
+    with pytest.raises(UsageError):
+        build(ServeOptions(None, fleet=fleet_auth, all_agents=True))
+
+
+def test_a_token_that_is_not_printable_ascii_is_refused_without_echoing_it(fleet_auth, monkeypatch):
+    monkeypatch.setenv(A2_VAR, "tok with spaces")
+    with pytest.raises(UsageError) as err:
+        build(ServeOptions("a2", fleet=fleet_auth))
+    assert A2_VAR in str(err.value) and "tok with spaces" not in str(err.value)
+
+
+def test_agent_serve_all_process_enforces_the_fleets_tokens(fleet_auth, tmp_path):
+    """The attack as reported, against the real command: `--all`, drain without a header."""
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--all", "--fleet", fleet_auth,
+                             "--ready-file", str(ready)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        wait_until(lambda: ready.exists() or proc.poll() is not None, limit=20.0, step=0.05)
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        base = json.loads(ready.read_text())["endpoint"]
+        with httpx.Client(trust_env=False, timeout=5.0) as client:
+            assert client.post(base + "/agents/a1/v1/admin/drain").status_code == 401
+            assert client.post(base + "/agents/a2/v1/admin/drain", headers=bearer("tok-a1-7f3e")).status_code == 401
+            assert client.post(base + "/agents/a2/v1/admin/drain", headers=bearer("tok-a2-91bc")).status_code == 200
+            assert client.get(base + "/agents/a2/readyz").status_code == 503  # drained, by its own token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    assert "tok-a" not in err and "Traceback" not in err
+
+
+def test_agent_serve_all_refuses_a_missing_token_variable_in_one_line(fleet_auth):
+    env = {k: v for k, v in os.environ.items() if k != A2_VAR}
+    r = subprocess.run([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--all", "--fleet", fleet_auth],
+                       capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and A2_VAR in r.stderr and "agent a2" in r.stderr
+
+
+# ------------------------------------------------------------------- hardening: non-loopback hosts
+
+
+@pytest.mark.parametrize("host,loopback", [
+    ("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("localhost", True), ("LocalHost", True),
+    ("0.0.0.0", False), ("::", False), ("", False), ("10.1.2.3", False), ("192.168.0.5", False),
+    ("agents.example.com", False), ("localhost.example.com", False), ("::ffff:127.0.0.1", False),
+])
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "agents.example.com"])
+def test_a_non_loopback_host_without_a_token_is_refused(fleet, fleet_auth, host, monkeypatch):
+    """Attack item 2. Only `build` runs here: nothing listens on anything but 127.0.0.1 in the tests."""
+    with pytest.raises(UsageError) as err:
+        build(ServeOptions("a1", host=host, fleet=fleet))
+    assert f"refusing to serve on {host} without a token" in str(err.value) and "--token-env" in str(err.value)
+    with pytest.raises(UsageError) as err:  # --all: one agent without a token is enough to refuse
+        build(ServeOptions(None, host=host, fleet=fleet, all_agents=True))
+    assert "a1, a2, a3" in str(err.value)
+    _, tokens = build(ServeOptions(None, host=host, fleet=fleet_auth, all_agents=True))  # every agent has one
+    assert set(tokens) == {"a1", "a2", "a3"} and all(tokens.values())
+    monkeypatch.setenv(TOKEN_VAR, "shared-93f0")
+    _, tokens = build(ServeOptions("a1", host=host, fleet=fleet, token_env=TOKEN_VAR))
+    assert tokens == {"a1": "shared-93f0"}
+
+
+def test_agent_serve_refuses_a_public_host_without_a_token_in_one_line(fleet):
+    r = subprocess.run([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--id", "a1", "--fleet", fleet,
+                        "--host", "0.0.0.0"], capture_output=True, text=True, timeout=30, check=False)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1
+    assert "0.0.0.0" in r.stderr and "--token-env" in r.stderr
+
+
+# ------------------------------------------------------------------- hardening: numbers from flags and bodies
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e9])
+def test_time_scale_must_be_finite_above_0_and_bounded(fleet, value):
+    with pytest.raises(UsageError) as err:
+        build(ServeOptions("a1", fleet=fleet, time_scale=value))
+    assert "--time-scale" in str(err.value)
+
+
+def test_agent_serve_refuses_time_scale_nan_in_one_line(fleet):
+    r = subprocess.run([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--id", "a1", "--fleet", fleet,
+                        "--time-scale", "nan"], capture_output=True, text=True, timeout=30, check=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--time-scale" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["fault-nan-latency.json", "fault-infinite-latency.json", "fault-huge-latency.json",
+                                  "fault-overflowing-integer-latency.json", "fault-nan-lease.json"])
+def test_fault_values_must_be_finite_and_bounded(serve, http, name):
+    """Attack item 10: NaN, Infinity and 1e308 latencies were taken, and then every request hung."""
+    base = serve()
+    r = http.post(base + "/v1/admin/fault", content=(HOSTILE / name).read_bytes(),
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and isinstance(r.json()["error"], str)
+    for body in ({"mode": "slow", "latency": 3600.5, "lease": 30}, {"mode": "slow", "latency": -0.1},
+                 {"mode": "hang", "lease": 3601}, {"mode": "slow", "latency": "1"}, {"mode": "slow", "latency": True},
+                 {"mode": ["slow"]}, {"mode": "error", "error_rate": 1.01}):
+        r = http.post(base + "/v1/admin/fault", json=body)
+        assert r.status_code == 400 and "error" in r.json(), body
+    started = time.monotonic()
+    assert http.get(base + "/healthz").status_code == 200
+    assert http.post(base + "/v1/conversations", json={"customer_id": "c", "channel": "email"}).status_code == 201
+    assert time.monotonic() - started < 1.0  # no fault was set
+
+
+def test_a_slow_fault_never_holds_a_request_past_its_lease(serve, http):
+    base = serve()
+    r = http.post(base + "/v1/admin/fault", json={"mode": "slow", "latency": 3600, "lease": LEASE})
+    assert r.status_code == 200
+    started = time.monotonic()
+    assert http.get(base + "/healthz").status_code == 200
+    assert LEASE * 0.8 <= time.monotonic() - started < LEASE + 1.0
+
+
+def raw_exchange(base: str, request: bytes, limit: float = 5.0) -> tuple[int, bytes]:
+    """Send raw bytes (headers httpx would refuse to write); the status and body of the answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    started = time.monotonic()
+    data = b""
+    with socket.create_connection(("127.0.0.1", urlsplit(base).port), timeout=limit) as sock:
+        sock.sendall(request)
+        while time.monotonic() - started < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head[9:12]), body
+
+
+def test_a_non_utf8_bearer_token_is_401_never_500_and_logs_nothing(serve, caplog):
+    """Attack item 10: a token of bytes that are not UTF-8 made the token check raise (500 and a traceback)."""
+    caplog.set_level(logging.DEBUG)
+    base = serve(token="s3cret-token")
+    for value in (b"Bearer \xff\xfe", b"Bearer s3cret-token\xff", b"\xc3\xa9 s3cret-token", b"Bearer \x80" * 3):
+        status, body = raw_exchange(base, b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: " + value +
+                                    b"\r\nConnection: close\r\n\r\n")
+        assert status == 401 and json.loads(body) == {"error": "missing or wrong bearer token"}
+    status, _ = raw_exchange(base, b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\n"
+                                   b"Authorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n")
+    assert status == 401  # two headers: refused rather than guessed
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+def test_malformed_requests_are_one_log_line_without_a_traceback_or_the_token(serve, caplog):
+    caplog.set_level(logging.DEBUG)
+    base = serve(token="s3cret-token")
+    for request in (b"BR\x01EW /v1/info HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\x01\r\n\r\n",
+                    b"POST /v1/admin/fault HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                    b"GET * HTTP/1.1\r\nHost: x\r\n\r\n"):
+        status, _ = raw_exchange(base, request)
+        assert status == 400
+    assert caplog.records
+    for record in caplog.records:
+        assert not record.exc_info and record.levelno < logging.WARNING, record.getMessage()
+        assert "s3cret-token" not in record.getMessage()
+
+
+def test_deep_json_bodies_are_400_or_413_never_500(serve, http, caplog):
+    """Attack item 10: a 100k-deep JSON body made json.loads raise RecursionError (500 and a traceback)."""
+    caplog.set_level(logging.DEBUG)
+    base = serve()
+    deep = (HOSTILE / "body-100k-deep.json").read_bytes()
+    r = http.post(base + "/v1/sessions/import", content=b'{"sessions": ' + deep + b"}",
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "nested" in r.json()["error"]
+    r = http.post(base + "/v1/admin/fault", content=deep)
+    assert r.status_code == 413 and "KiB" in r.json()["error"]  # over the 64 KiB of every other route
+    r = http.post(base + "/v1/admin/fault", content=b"[" * 60_000)  # deep enough for RecursionError, under 64 KiB
+    assert r.status_code == 400 and "nested" in r.json()["error"]
+    for depth, status in ((20_000, 400), (990, 400), (65, 400), (64, 400), (63, 200)):
+        body = b'{"mode": "none", "x": ' + b"[" * depth + b"]" * depth + b"}"
+        r = http.post(base + "/v1/admin/fault", content=body)
+        assert r.status_code == status, depth  # the object itself is one level: 63 arrays inside are 64
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("body", [b'{"mode": "none", "x": NaN}', b'{"mode": "none", "x": -Infinity}',
+                                  b'{"mode": "none", "x": 1e999}', b'{"mode": "none", "x": 1' + b"0" * 5000 + b"}",
+                                  b'{"mode": "none"', b"\xff\xfe{}", b"[]", b""])
+def test_bodies_that_are_not_strict_json_objects_are_400(serve, http, body):
+    r = http.post(serve() + "/v1/admin/fault", content=body)
+    assert r.status_code == 400 and r.json()["error"].startswith("the body must be")
+
+
+def test_import_caps_answer_413_with_a_json_body(serve, http):
+    """Attack item 10: imports had no size cap (90 MB of imports grew the agent by 98 MB)."""
+    base = serve()
+    r = http.post(base + "/v1/sessions/import", content=b'{"sessions": ["' + b"x" * IMPORT_BODY_LIMIT + b'"]}')
+    assert r.status_code == 413 and "KiB" in r.json()["error"]
+    r = http.post(base + "/v1/sessions/import", json={"sessions": [{}] * (MAX_IMPORT_SESSIONS + 1)})
+    assert r.status_code == 413 and str(MAX_IMPORT_SESSIONS) in r.json()["error"]
+    big = {"id": "big", "customer_id": "c", "channel": None, "history": ["x" * MAX_SESSION_BYTES],
+           "extracted_data": {}, "agent_interactions": []}
+    big["state_hash"] = state_hash(big)
+    r = http.post(base + "/v1/sessions/import", json={"sessions": [big]})
+    assert r.status_code == 413 and "KiB" in r.json()["error"]
+    assert http.get(base + "/v1/sessions").json() == {"sessions": []}  # nothing of a refused import stays
+    r = http.post(base + "/v1/conversations", json={"customer_id": "c" * 300})
+    assert r.status_code == 400  # conversation fields are bounded too
+
+
+def test_import_with_a_lone_surrogate_is_stored_not_500(serve, http):
+    """JSON's "\\ud800" is a lone surrogate in Python: the state hash once failed to encode it."""
+    base = serve()
+    ctx = {"id": "s1", "customer_id": "c1", "channel": None, "history": [{"note": "\ud800"}],
+           "extracted_data": {}, "agent_interactions": [], "updated_at": "t"}
+    ctx["state_hash"] = state_hash(ctx)
+    body = json.dumps({"sessions": [ctx]}).encode()  # ensure_ascii: the surrogate travels as \\ud800
+    r = http.post(base + "/v1/sessions/import", content=body)
+    assert r.status_code == 200 and r.json()["imported"] == ["s1"]
+    assert http.get(base + "/v1/sessions/s1").json()["state_hash"] == ctx["state_hash"]
+
+
+def test_paths_with_a_newline_reach_the_agent(serve, http):
+    """aiohttp's `.*` route pattern stopped at %0A: such paths got aiohttp's own 404, past the token check."""
+    base = serve(token="s3cret-token")
+    for path in ("/v1/info%0A", "/v1/sessions/x%0Ay", "/%0A"):
+        r = http.get(base + path)
+        assert r.status_code == 401 and r.json() == {"error": "missing or wrong bearer token"}, path
+
+
+def test_import_memory_stays_bounded_in_the_real_process(fleet, tmp_path):
+    """90 MB of imports grew the agent's RSS by 98 MB; now its sessions are held to a memory budget."""
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--id", "a1", "--fleet", fleet,
+                             "--ready-file", str(ready)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: ready.exists() or proc.poll() is not None, limit=20.0, step=0.05)
+        base = json.loads(ready.read_text())["endpoint"]
+        rss = psutil.Process(proc.pid).memory_info().rss
+        sent, n = 0, 0
+        event = {"role": "customer", "event": "message", "type": "question", "at": "2026-01-01T00:00:00.000Z"}
+        with httpx.Client(trust_env=False, timeout=30.0) as client:
+            while sent < 40 * 2**20:  # 40 MiB of imports, 10 requests, about 8,500 sessions of 4.5 KiB
+                sessions = []
+                for _ in range(850):
+                    n += 1
+                    ctx = {"id": f"s{n}", "customer_id": f"c{n}", "channel": "email", "history": [event] * 45,
+                           "extracted_data": {}, "agent_interactions": [], "updated_at": "t"}
+                    ctx["state_hash"] = state_hash(ctx)
+                    sessions.append(ctx)
+                body = json.dumps({"sessions": sessions}).encode()
+                assert client.post(base + "/v1/sessions/import", content=body).status_code == 200
+                sent += len(body)
+            held = len(client.get(base + "/v1/sessions").json()["sessions"])
+        grown = psutil.Process(proc.pid).memory_info().rss - rss
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    assert 0 < held < n  # the oldest idle sessions made room
+    assert grown < MAX_STORE_BYTES + 48 * 2**20, grown / 2**20  # before: about 200 MiB for these 40 MiB
+
+
+def test_agent_serve_process_logs_no_traceback_and_no_token_for_client_mistakes(fleet, tmp_path):
+    """The whole hostile set against the real command: its stderr (the lab's log file) stays clean."""
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, TOKEN_VAR: "s3cret-token"}
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--id", "a1", "--fleet", fleet,
+                             "--token-env", TOKEN_VAR, "--ready-file", str(ready)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        wait_until(lambda: ready.exists() or proc.poll() is not None, limit=20.0, step=0.05)
+        base = json.loads(ready.read_text())["endpoint"]
+        auth = b"Authorization: Bearer s3cret-token\r\n"
+        for request in (b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n\r\n",
+                        b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\x01\r\n\r\n",
+                        b"NOT\x01HTTP /v1/info HTTP/1.1\r\n\r\n"):
+            raw_exchange(base, request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        for name in ("body-100k-deep.json", "fault-nan-latency.json", "fault-huge-latency.json"):
+            body = (HOSTILE / name).read_bytes()
+            status, _ = raw_exchange(base, b"POST /v1/admin/fault HTTP/1.1\r\nHost: x\r\n" + auth +
+                                     b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            assert status in (400, 413)
+        with httpx.Client(trust_env=False, timeout=5.0) as client:
+            assert client.get(base + "/healthz").status_code == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    assert "Traceback" not in err and "s3cret-token" not in err, err

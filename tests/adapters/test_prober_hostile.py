@@ -25,7 +25,7 @@ import pytest
 
 from clawctl.adapters.agent_server import AgentServer
 from clawctl.adapters.prober import READY_LIMIT, Prober, ProbeResult, Target
-from clawctl.core.probe import CLAWCTL_SERIES, metrics_from, scan_metrics
+from clawctl.core.probe import CLAWCTL_SERIES, Observation, metrics_from, readiness, scan_metrics
 from clawctl.core.refagent import AgentInfo, ReferenceAgent
 from clawctl.services.probe import ProbeReport
 
@@ -669,10 +669,10 @@ def test_scan_metrics_edges():
         == {"max": 8.0}
     assert scan_metrics(b"clawctl_agent_cpu_percent not-a-number\n", {"cpu": b"clawctl_agent_cpu_percent"}) == {}
     assert scan_metrics(b"clawctl_agent_cpu_percent \n", {"cpu": b"clawctl_agent_cpu_percent"}) == {}
-    nan = scan_metrics(b"clawctl_agent_cpu_percent NaN\n", {"cpu": b"clawctl_agent_cpu_percent"})
-    assert math.isnan(nan["cpu"])
-    assert scan_metrics(b"clawctl_agent_cpu_percent +Inf\n", {"cpu": b"clawctl_agent_cpu_percent"}) \
-        == {"cpu": float("inf")}
+    # Non-finite values are "no value" (docs/probing.md): NaN and +Inf never reach a result or the JSON.
+    for value in (b"NaN", b"nan", b"+Inf", b"-Inf", b"Infinity", b"1e999", b"-1e400"):
+        assert scan_metrics(b"clawctl_agent_cpu_percent " + value + b"\n", {"cpu": b"clawctl_agent_cpu_percent"}) \
+            == {}, value
 
 
 def test_metrics_from_scanned_values():
@@ -683,3 +683,202 @@ def test_metrics_from_scanned_values():
     assert (m.active_conversations, m.max_conversations, m.cpu, m.memory) == (2, 10, 1.5, 0.4)
     empty = metrics_from({})
     assert empty.response_time_ms is None and empty.error_rate is None and empty.requests is None
+
+
+# ------------------------------------------------------------------------ hardening: one hostile agent
+
+HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "agents"
+
+
+def hostile(name: str) -> bytes:
+    return (HOSTILE / name).read_bytes()
+
+
+def strict_json(text: str | bytes) -> object:
+    """json.loads that refuses NaN and Infinity, as any other JSON parser does."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+class MetricsAgent:
+    """Ready, and `/metrics` answers ``metrics`` (text/plain)."""
+
+    def __init__(self, metrics: bytes) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, request, reader, writer):
+        if request.path == "/readyz":
+            writer.write(json_response(200, {"ready": True, "failing": []}))
+        else:
+            writer.write(response(200, self.metrics, "text/plain; version=0.0.4"))
+
+
+def test_readyz_with_60000_brackets_is_unsupported_invalid_json():
+    """Attack item 9: json.loads raised RecursionError, and `probe` exited 70 reporting nothing."""
+    result, _, _ = scenario(fixed(200, hostile("readyz-60000-brackets.json")))
+    assert result.verdict.state == "unsupported"
+    assert result.verdict.detail == "HTTP 200 with application/json, invalid JSON (nested too deep)"
+    result, _, _ = scenario(fixed(503, hostile("readyz-60000-brackets.json")))
+    assert result.verdict.state == "down" and "invalid JSON" in result.verdict.detail
+
+
+def test_one_hostile_agent_never_blinds_the_cycle():
+    async def main():
+        servers = Servers()
+        try:
+            targets = [
+                Target("brackets", (await servers.start(fixed(200, hostile("readyz-60000-brackets.json")))).url()),
+                Target("not-a-list", (await servers.start(fixed(503, hostile("readyz-failing-not-a-list.json"))))
+                       .url()),
+                Target("flood", (await servers.start(fixed(503, hostile("readyz-failing-flood.json")))).url()),
+                Target("nan-metrics", (await servers.start(MetricsAgent(hostile("metrics-non-finite.txt")))).url()),
+                Target("deep-metrics", (await servers.start(MetricsAgent(b"[" * 60000))).url()),
+                Target("good-1", await servers.agent("good-1")),
+                Target("good-2", await servers.agent("good-2")),
+            ]
+            async with Prober(timeout=2.0) as prober:
+                return await prober.cycle(targets)
+        finally:
+            await servers.aclose()
+
+    results = {r.agent_id: r for r in run(main())}
+    assert len(results) == 7
+    assert results["brackets"].verdict.state == "unsupported"
+    assert results["not-a-list"].verdict.state == "degraded" and results["not-a-list"].verdict.failing == []
+    flood = results["flood"].verdict
+    assert flood.state == "degraded" and len(flood.failing) == 17 and flood.failing[-1] == "(+984 more)"
+    assert all(entry.isprintable() and len(entry) <= 80 for entry in flood.failing)
+    assert flood.failing[0] == "?[31mred?[0m" and "\n" not in flood.detail
+    for agent_id in ("nan-metrics", "deep-metrics"):
+        r = results[agent_id]
+        assert r.verdict.state == "ready" and r.metrics is not None and r.metrics_error is None
+        assert [getattr(r.metrics, f) for f in ("active_conversations", "max_conversations", "response_time_ms",
+                                                "error_rate", "cpu", "memory", "requests")] == [None] * 7
+    assert results["good-1"].verdict.state == results["good-2"].verdict.state == "ready"
+    report = ProbeReport("f", datetime.now(timezone.utc), list(results.values()))
+    strict_json(json.dumps(report.as_dict(), allow_nan=False))  # no NaN or Infinity anywhere in it
+
+
+def test_an_error_reading_one_agents_answer_is_that_agents_result(monkeypatch):
+    """The guard behind the fixes: whatever the next unforeseen answer breaks stays with its agent."""
+    import clawctl.adapters.prober as prober_module
+
+    real = prober_module.readiness
+
+    def fragile(obs):
+        if b"boom" in obs.body:
+            raise RuntimeError("cannot read this one")
+        return real(obs)
+
+    monkeypatch.setattr(prober_module, "readiness", fragile)
+
+    async def main():
+        servers = Servers()
+        try:
+            targets = [Target("odd", (await servers.start(fixed(200, b'{"ready": "boom"}'))).url()),
+                       Target("good", await servers.agent("good"))]
+            async with Prober(timeout=2.0) as prober:
+                return await prober.cycle(targets)
+        finally:
+            await servers.aclose()
+
+    odd, good = run(main())
+    assert odd.verdict.state == "unsupported"
+    assert odd.verdict.detail == "error: the answer could not be read (RuntimeError: cannot read this one)"
+    assert good.verdict.state == "ready"
+
+
+def test_readiness_failing_must_be_a_list_of_strings():
+    def verdict(body: object, status: int = 503):
+        return readiness(Observation(status, "application/json", json.dumps(body).encode()))
+
+    for failing in (5, True, "startup", {"startup": 1}, None, 1.5):
+        v = verdict({"ready": False, "failing": failing})
+        assert v.state == "degraded" and v.failing == [], failing
+    v = verdict({"ready": False, "failing": ["startup", 7, 1.5, None, True, 10**30, ["x"]]})
+    assert v.state == "starting" and v.failing == ["startup", "7"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "0", "-1", "1e9", "600.5"])
+def test_probe_refuses_a_timeout_that_is_not_a_finite_positive_bounded_number(cli, tmp_path, value):
+    """Attack item 9: `--timeout nan` was taken, and the probe never finished."""
+    r = cli("probe", str(write_probe_fleet(tmp_path, {"a": f"http://127.0.0.1:{closed_port()}"})), "--timeout", value)
+    assert r.code == 2 and "--timeout" in r.err and r.err.count("\n") == 1, r.err
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "10001", "99999999999999999999", "1" + "0" * 400])
+def test_probe_refuses_a_concurrency_out_of_bounds(cli, tmp_path, value):
+    r = cli("probe", str(write_probe_fleet(tmp_path, {"a": f"http://127.0.0.1:{closed_port()}"})), "--concurrency",
+            value)
+    assert r.code == 2 and "--concurrency" in r.err, r.err
+
+
+def test_the_prober_refuses_a_deadline_that_never_fires():
+    for timeout in (math.nan, math.inf, 0.0, -1.0):
+        with pytest.raises(ValueError):
+            Prober(timeout=timeout)
+    with pytest.raises(ValueError):
+        Prober(concurrency=0)
+
+
+def write_probe_fleet(tmp_path: Path, endpoints: dict[str, str]) -> Path:
+    agents = "".join(f"  {agent_id}:\n    domain: support\n    endpoint: {url}\n"
+                     for agent_id, url in endpoints.items())
+    path = tmp_path / "hostile-fleet.yaml"
+    path.write_text("apiVersion: clawctl/v1\nkind: Fleet\nmetadata:\n  name: hostile\ndefaults:\n"
+                    "  availability: 24/7\n  capabilities: [ticket_creation]\n  channels: [email]\n"
+                    "  max_concurrent_conversations: 5\n  service_time: {distribution: exponential, mean: 60s}\n"
+                    f"agents:\n{agents}")
+    return path
+
+
+class ThreadedServers:
+    """Raw servers and reference agents on a loop in a background thread, for tests that run the CLI in this one."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="hostile-agents", daemon=True)
+        self.servers = Servers()
+
+    def __enter__(self) -> "ThreadedServers":
+        self.thread.start()
+        return self
+
+    def raw(self, handler) -> str:
+        return asyncio.run_coroutine_threadsafe(self.servers.start(handler), self.loop).result(10).url()
+
+    def agent(self, agent_id: str) -> str:
+        return asyncio.run_coroutine_threadsafe(self.servers.agent(agent_id), self.loop).result(10)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.servers.aclose(), self.loop).result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+
+def test_probe_command_reports_every_agent_despite_hostile_ones(cli, tmp_path):
+    """The attack end to end: `clawctl probe` exited 70 and printed nothing; now each agent has its state."""
+    with ThreadedServers() as servers:
+        fleet = write_probe_fleet(tmp_path, {
+            "brackets": servers.raw(fixed(200, hostile("readyz-60000-brackets.json"))),
+            "flood": servers.raw(fixed(503, hostile("readyz-failing-flood.json"))),
+            "nanmetrics": servers.raw(MetricsAgent(hostile("metrics-non-finite.txt"))),
+            "good": servers.agent("good"),
+        })
+        as_json = cli("probe", str(fleet), "--timeout", "3", "--format", "json")
+        as_text = cli("probe", str(fleet), "--timeout", "3")
+    assert as_json.code == 1, as_json.err  # some agents answer outside the contract: findings, not a crash
+    report = strict_json(as_json.out)
+    states = {a["id"]: a["state"] for a in report["agents"]}
+    assert states == {"brackets": "unsupported", "flood": "degraded", "nanmetrics": "ready", "good": "ready"}
+    nan_agent = next(a for a in report["agents"] if a["id"] == "nanmetrics")
+    assert nan_agent["cpu"] is None and nan_agent["memory"] is None and nan_agent["response_time_ms"] is None
+    assert as_text.code == 1, as_text.err
+    assert "brackets" in as_text.out and "invalid JSON" in as_text.out

@@ -358,6 +358,15 @@ def test_lab_up_stopped_mid_start_leaves_nothing_behind(tmp_path, env, here, sig
     recorded as soon as it was started, so `lab down` (or the next `lab up`) stops them."""
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(fleet_text("stopped", alpha_port=None))
+    try:
+        _stop_mid_start(env, fleet, sig)
+        _check_nothing_left(env, here, fleet, sig)
+    finally:  # whatever the outcome, leave no agent running after the test
+        for leftover in agents_of(fleet):
+            leftover.kill()
+
+
+def _stop_mid_start(env, fleet: Path, sig: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "lab", "up", str(fleet)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -368,15 +377,18 @@ def test_lab_up_stopped_mid_start_leaves_nothing_behind(tmp_path, env, here, sig
         assert any(not row.endpoint for row in _lab_rows(env))  # still starting when the signal comes
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
+        expected = (130, "clawctl: error: interrupted\n") if sig == signal.SIGTERM else (-signal.SIGKILL, err)
+        assert (proc.returncode, err) == expected
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=10)
+
+
+def _check_nothing_left(env, here, fleet, sig) -> None:
     if sig == signal.SIGTERM:
-        assert proc.returncode == 130 and err == "clawctl: error: interrupted\n"
         assert _lab_rows(env) == []  # the records were closed too
     else:
-        assert proc.returncode == -signal.SIGKILL
         assert cli_json(here, "lab", "status", code=4)["agents"]  # recorded: status lists them
         down = cli_json(here, "lab", "down")
         assert sorted(down["stopped"] + down["gone"]) == ["alpha", "beta", "gamma"]

@@ -8,12 +8,20 @@ import re
 
 import pytest
 
+from clawctl.core import refagent
 from clawctl.core.refagent import (
     BUCKETS,
+    MAX_FIELD_CHARS,
+    MAX_IMPORT_SESSIONS,
+    MAX_LATENCY,
+    MAX_LEASE,
+    MAX_SESSION_BYTES,
     AgentInfo,
     ApiError,
+    Budget,
     ReferenceAgent,
     state_hash,
+    weight,
 )
 from clawctl.core.service_time import make
 
@@ -281,3 +289,119 @@ def test_metrics_text_of_a_fresh_agent():
     assert s['clawctl_agent_response_time_seconds_bucket{le="+Inf"}'] == 0
     assert s["clawctl_agent_response_time_seconds_count"] == 0
     assert s["clawctl_agent_active_conversations"] == 0
+
+
+# ---------------------------------------------------------------------------------- hardening
+
+
+@pytest.mark.parametrize("body", [
+    {"mode": "slow", "latency": float("nan")}, {"mode": "slow", "latency": float("inf")},
+    {"mode": "slow", "latency": 1e308}, {"mode": "slow", "latency": 10**400}, {"mode": "slow", "latency": 3600.001},
+    {"mode": "slow", "latency": -0.5}, {"mode": "slow", "latency": "0.2"}, {"mode": "slow", "latency": True},
+    {"mode": "hang", "lease": float("nan")}, {"mode": "hang", "lease": float("inf")}, {"mode": "hang", "lease": 0},
+    {"mode": "error", "error_rate": float("nan")}, {"mode": "error", "error_rate": -0.1}, {"mode": ["slow"]},
+    {"mode": None},
+])
+def test_set_fault_refuses_non_finite_huge_and_non_numeric_values(body):
+    ref = agent()
+    with pytest.raises(ApiError) as err:
+        ref.set_fault(body, 0.0)
+    assert err.value.status == 400
+    assert ref.fault.mode == "none"
+
+
+def test_set_fault_takes_the_documented_bounds():
+    ref = agent()
+    assert ref.set_fault({"mode": "slow", "latency": MAX_LATENCY, "lease": MAX_LEASE}, 0.0)["latency"] == MAX_LATENCY
+    assert ref.set_fault({"mode": "slow", "latency": 0, "lease": None}, 0.0)["lease"] == 60.0  # null: the default
+    assert ref.set_fault({"mode": "error", "error_rate": None}, 0.0)["error_rate"] == 1.0
+
+
+@pytest.mark.parametrize("body", [
+    {"customer_id": "c" * (MAX_FIELD_CHARS + 1)}, {"customer_id": 5}, {"customer_id": ""},
+    {"customer_id": "c", "channel": {"x": 1}}, {"customer_id": "c", "channel": "e" * 300},
+    {"customer_id": "c", "type": ["a"]}, {"customer_id": "c", "type": "t" * 300},
+])
+def test_conversation_fields_are_strings_of_bounded_length(body):
+    with pytest.raises(ApiError) as err:
+        agent(channels=[]).start_conversation(body, 0.0, STAMP)
+    assert err.value.status == 400
+
+
+def _context(sid: str, customer: str, **extra) -> dict:
+    ctx = {"id": sid, "customer_id": customer, "channel": None, "history": [], "extracted_data": {},
+           "agent_interactions": [], "updated_at": STAMP, **extra}
+    ctx["state_hash"] = state_hash(ctx)
+    return ctx
+
+
+def test_an_imported_types_entry_that_is_not_a_list_is_left_alone():
+    """An imported context with `extracted_data.types` of 5 made the next conversation raise (a 500)."""
+    ref = agent()
+    ref.import_sessions({"sessions": [_context("s1", "c1", extracted_data={"types": 5})]}, STAMP)
+    body, _ = start(ref, "c1", 0.0)
+    assert body == {"session_id": "s1"}
+    assert ref.sessions["s1"].extracted_data == {"types": 5}
+    assert ref.sessions["s1"].history[-1]["event"] == "conversation_started"
+
+
+def test_state_hash_takes_lone_surrogates():
+    ctx = _context("s1", "c1", history=[{"note": "\ud800"}])
+    assert ctx["state_hash"].startswith("sha256:")
+    out = agent().import_sessions({"sessions": [ctx]}, STAMP)
+    assert out["imported"] == ["s1"] and out["rejected"] == []
+
+
+def test_import_limits_are_413_and_nothing_is_imported():
+    ref = agent()
+    with pytest.raises(ApiError) as err:
+        ref.import_sessions({"sessions": [_context(f"s{i}", "c") for i in range(MAX_IMPORT_SESSIONS + 1)]}, STAMP)
+    assert err.value.status == 413
+    big = _context("big", "c", history=["x" * MAX_SESSION_BYTES])
+    with pytest.raises(ApiError) as err:
+        ref.import_sessions({"sessions": [_context("ok", "c"), big]}, STAMP)
+    assert err.value.status == 413
+    assert ref.sessions == {} and ref.budget.used == 0
+
+
+def test_the_session_store_is_bounded_by_count(monkeypatch):
+    monkeypatch.setattr(refagent, "MAX_SESSIONS", 3)
+    ref = agent(cap=1, mean=10.0)
+    for i in range(5):
+        start(ref, f"c{i}", i * 20.0)  # each conversation is over before the next starts
+        ref.expire(i * 20.0 + 10.0, STAMP)
+    assert len(ref.sessions) == 3 and [s.customer_id for s in ref.sessions.values()] == ["c2", "c3", "c4"]
+    assert set(ref.by_customer) == {"c2", "c3", "c4"}
+    out = ref.import_sessions({"sessions": [_context("i1", "x1"), _context("i2", "x2")]}, STAMP)
+    assert out["imported"] == ["i1", "i2"] and list(ref.sessions)[1:] == ["i1", "i2"]
+    assert next(iter(ref.sessions.values())).customer_id == "c4"
+    with pytest.raises(ApiError) as err:  # more than the whole store: refused, not half imported
+        ref.import_sessions({"sessions": [_context(f"j{i}", "y") for i in range(4)]}, STAMP)
+    assert err.value.status == 413 and len(ref.sessions) == 3
+
+
+def test_the_session_store_is_bounded_by_memory_shared_by_the_agents_of_a_process():
+    budget = Budget(limit=200_000)
+    one, two = agent(seed=1), agent(seed=2)
+    one.budget = two.budget = budget
+    payload = ["x" * 1000] * 20  # about 21 kB of strings per session
+    for i in range(30):
+        one.import_sessions({"sessions": [_context(f"a{i}", f"c{i}", history=list(payload))]}, STAMP)
+    assert budget.used <= budget.limit
+    assert 0 < len(one.sessions) < 30 and "a29" in one.sessions  # the newest stay, the oldest made room
+    assert budget.used == sum(s.size for s in one.sessions.values())
+    with pytest.raises(ApiError) as err:  # the other agent cannot take what only the first one's sessions hold
+        two.import_sessions({"sessions": [_context(f"b{i}", "c", history=list(payload)) for i in range(10)]}, STAMP)
+    assert err.value.status == 413
+    assert weight([{}] * 10) > len("[{},{},{},{},{},{},{},{},{},{}]") * 10  # Python objects, not JSON bytes
+
+
+def test_a_session_keeps_its_newest_events(monkeypatch):
+    monkeypatch.setattr(refagent, "MAX_EVENTS", 5)
+    ref = agent(cap=1)
+    start(ref, "c1", 0.0)
+    for i in range(20):
+        ref.start_conversation({"customer_id": "c1", "type": f"t{i}"}, 1.0 + i, f"at{i}")  # turns, mid-conversation
+    session = ref.sessions[ref.by_customer["c1"]]
+    assert len(session.history) == 5 and session.history[-1]["at"] == "at19"
+    assert ref.budget.used == session.size > 0
