@@ -113,8 +113,10 @@ def _debug() -> bool:
 
 
 def _say(stream: TextIO, message: str) -> None:
+    from clawctl.render.safe import terminal_safe  # an error line may quote a file name or key: no escapes
+
     try:
-        stream.write(f"clawctl: error: {message}\n")
+        stream.write(f"clawctl: error: {terminal_safe(message)}\n")
         stream.flush()
     except (BrokenPipeError, ValueError):
         pass

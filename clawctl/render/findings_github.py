@@ -2,7 +2,9 @@
 
 Each line becomes an annotation on the pull request: ``::error file=F,line=L,...::message``.
 Escaping follows the Actions runner: in the message ``%``, CR and LF are percent-encoded; in
-property values ``:`` and ``,`` are too (they delimit the properties).
+property values ``:`` and ``,`` are too (they delimit the properties). Other control, bidi and
+format characters, which the runner passes through to the log and the annotation, are shown as
+escapes (clawctl/render/safe.py).
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.lint.report import LintReport
+from clawctl.render.safe import escape_char, escape_unsafe
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def escape_data(text: str) -> str:
+    """A message for the runner: `%`, CR and LF percent-encoded (the annotation shows the line breaks);
+    every other control, bidi or format character shown as an escape (`\\x1b`), as in the text view."""
+    text = escape_unsafe(text, escape_char, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

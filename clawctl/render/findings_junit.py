@@ -3,6 +3,8 @@
 One ``<testsuite>`` per file, one ``<testcase>`` per finding. Findings at or above
 ``--fail-on`` carry a ``<failure>``; those below it pass but show their text in ``<system-out>``,
 so they stay visible without failing the build. A clean file gets one passing test case.
+Characters XML cannot hold become U+FFFD; CR, C1 controls and bidi and format characters become
+character references, so the output is safe to print on a terminal (clawctl/render/safe.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import xml.etree.ElementTree as ET
 from clawctl.core.env import Env
 from clawctl.core.findings import Finding
 from clawctl.core.lint.report import LintReport
+from clawctl.render.safe import escape_unsafe
 
 SUITES_NAME = "clawctl validate"
 CLEAN_CASE = "clawctl validate"
@@ -23,6 +26,16 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def _xml(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
+
+
+def _char_ref(ch: str) -> str:
+    return f"&#x{ord(ch):X};"
+
+
+def terminal_safe_xml(xml: str) -> str:
+    """Serialised XML whose bytes are safe on a terminal: CR, DEL, C1 controls and bidi and other format
+    characters (which XML may carry) become character references, the same characters to an XML reader."""
+    return escape_unsafe(xml, _char_ref, keep="\n\t")
 
 
 def _where(finding: Finding) -> str:
@@ -81,7 +94,7 @@ def render_junit(report: LintReport) -> str:
         failures += failed
     root.attrib.update(tests=str(tests), failures=str(failures), errors="0")
     ET.indent(root)
-    return _XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    return _XML_DECLARATION + terminal_safe_xml(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def junit(report: LintReport, env: Env) -> str:

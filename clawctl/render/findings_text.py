@@ -11,20 +11,16 @@ from rich.text import Text
 
 from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity
+from clawctl.core.lint.masking import LINE_MASK
 from clawctl.core.lint.report import LintReport, LintStatistics
 from clawctl.render.console import console
+from clawctl.render.safe import safe_with_columns, terminal_safe
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MAX_FRAME = 200  # characters of a source line shown in a frame
 
 Part = tuple[str, str | None]
-_MASKED = frozenset({"X001", "X002"})  # findings about secrets never echo the secret in their frame
-
-
-def _mask(text: str, span) -> str:
-    end = span.end_column if span.end_line == span.line else len(text) + 1
-    start = span.column - 1
-    return text[:start] + "*" * min(max(end - 1 - start, 1), 8) + text[end - 1:]
+_MASKED = frozenset({"X001", "X002"})  # findings about secrets also mask their own span in the frame
 
 
 class _Out:
@@ -46,39 +42,97 @@ class _Out:
             self.buffer.clear()
 
 
+def _pieces(report: LintReport, file: str, number: int) -> list[tuple[str, bool]]:
+    """Line ``number`` as ``(text, secret)`` parts: the report's source masks secrets when it can say where."""
+    pieces = getattr(report.source_line, "pieces", None)
+    if pieces is not None:
+        return pieces(file, number)
+    return [(report.source_line(file, number), False)]
+
+
+def _cut(pieces: list[tuple[str, bool]], start: int, end: int) -> list[tuple[str, bool]]:
+    """``pieces`` with the characters ``[start, end)`` of their text marked secret as well."""
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for text, secret in pieces:
+        n = len(text)
+        if secret or end <= at or start >= at + n:
+            out.append((text, secret))
+        else:
+            a, b = max(start - at, 0), min(end - at, n)
+            out += [(text[:a], False), (text[a:b], True), (text[b:], False)]
+        at += n
+    return [(t, s) for t, s in out if t]
+
+
+def _display(pieces: list[tuple[str, bool]]) -> tuple[str, list[int], list[int]]:
+    """What a frame shows for a source line, and where each of its characters went.
+
+    Secrets become ``********``; tabs one space; control and bidi characters escapes. ``starts[i]``
+    and ``ends[i]`` are the shown offsets of where character ``i`` of the raw line starts and where
+    the character before it ends (they differ only inside a masked secret, which a caret covers whole).
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for text, secret in pieces:
+        if secret:
+            starts += [at] * len(text)
+            ends += [at] + [at + len(LINE_MASK)] * (len(text) - 1)
+            out.append(LINE_MASK)
+            at += len(LINE_MASK)
+            continue
+        shown, cols = safe_with_columns(text.replace("\t", " "))
+        starts += [at + c for c in cols[:-1]]
+        ends += [at + c for c in cols[:-1]]
+        out.append(shown)
+        at += len(shown)
+    starts.append(at)
+    ends.append(at)
+    return "".join(out), starts, ends
+
+
 def _frame(out: _Out, report: LintReport, f: Finding) -> None:
     span = f.span
     if span is None:
         return
-    lines = []
+    lines: list[tuple[int, list[tuple[str, bool]]]] = []
     for number in (span.line - 1, span.line):
         if number >= 1:
-            text = report.source_line(f.file, number)
-            if number == span.line or text.strip():
-                lines.append((number, text))
+            pieces = _pieces(report, f.file, number)
+            if number == span.line or "".join(t for t, _ in pieces).strip():
+                lines.append((number, pieces))
     width = len(str(span.line))
     gutter = " " * width
     blue = "blue"
     out.line((f"{gutter} |", blue))
-    for number, text in lines:
+    caret = (0, 1)
+    for number, pieces in lines:
+        raw_length = sum(len(t) for t, _ in pieces)
+        start = min(span.column - 1, raw_length)
+        end = min(span.end_column - 1, raw_length) if span.end_line == span.line else raw_length
         if number == span.line and f.code in _MASKED:
-            text = _mask(text, span)
-        out.line((f"{number:>{width}} | ", blue), (text.replace("\t", " ")[:_MAX_FRAME], None))
-    end = span.end_column if span.end_line == span.line else len(lines[-1][1]) + 1
-    length = max(1, min(end, _MAX_FRAME + 1) - span.column)
-    if f.code in _MASKED:
-        length = min(length, 8)
-    out.line((f"{gutter} | ", blue), (" " * (span.column - 1) + "^" * length + f" {f.code}", _STYLE[f.severity]))
+            pieces = _cut(pieces, start, max(end, start + 1))
+        shown, starts, ends = _display(pieces)
+        if number == span.line:
+            caret = (starts[start], max(ends[max(end, start)], starts[start] + 1))
+        out.line((f"{number:>{width}} | ", blue), (shown[:_MAX_FRAME], None))
+    first, last = min(caret[0], _MAX_FRAME), min(caret[1], _MAX_FRAME + 1)
+    out.line((f"{gutter} | ", blue), (" " * first + "^" * max(1, last - first) + f" {f.code}", _STYLE[f.severity]))
     for rel in f.related:
         if rel.span is not None:
-            out.line((f"{gutter} = note: {rel.message} at {rel.file}:{rel.span.line}:{rel.span.column}", "dim"))
+            where = f"{terminal_safe(rel.file)}:{rel.span.line}:{rel.span.column}"
+            out.line((f"{gutter} = note: {terminal_safe(rel.message)} at {where}", "dim"))
     out.line(("", None))
 
 
 def _headline(f: Finding) -> tuple[Part, ...]:
-    where = f"{f.file}:{f.span.line}:{f.span.column}:" if f.span else f"{f.file}:"
+    file = terminal_safe(f.file)
+    where = f"{file}:{f.span.line}:{f.span.column}:" if f.span else f"{file}:"
     style = _STYLE[f.severity]
-    return ((where, "bold"), (" ", None), (f.code, style), (f" [{f.severity.value}] ", style), (f.message, None))
+    return ((where, "bold"), (" ", None), (f.code, style), (f" [{f.severity.value}] ", style),
+            (terminal_safe(f.message), None))
 
 
 def render_text(report: LintReport, console: Console, *, frames: bool = True) -> None:

@@ -7,6 +7,7 @@ from rich.text import Text
 
 from clawctl.core.env import Env
 from clawctl.render.console import console as console_for
+from clawctl.render.safe import terminal_safe as safe
 
 _STYLE = {"running": "green", "exited": "red", "replaced": "red", "down": "bold red", "degraded": "yellow"}
 
@@ -25,8 +26,8 @@ def text(result, env: Env) -> None:
     for col in ("FLEET", "AGENT", "PID", "ENDPOINT", "STATE", "DETAIL"):
         table.add_column(col)
     for a in result.agents:
-        table.add_row(a.fleet or result.fleet or "-", a.agent_id, str(a.pid), a.endpoint,
-                      Text(a.state, style=_STYLE.get(a.state, "")), a.detail)
+        table.add_row(safe(a.fleet or result.fleet or "-"), safe(a.agent_id), str(a.pid), safe(a.endpoint),
+                      Text(safe(a.state), style=_STYLE.get(a.state, "")), safe(a.detail))
     console.print(table)
     if verb == "up":
-        console.print(f"{len(result.started)} started, {len(result.kept)} already running; logs in {result.log_dir}")
+        console.print(f"{len(result.started)} started, {len(result.kept)} already running; logs in {safe(result.log_dir)}")

@@ -7,6 +7,7 @@ from rich.text import Text
 
 from clawctl.core.env import Env
 from clawctl.render.console import console as console_for
+from clawctl.render.safe import terminal_safe
 
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "starting": "cyan", "draining": "cyan",
                "unsupported": "magenta", "down": "bold red"}
@@ -27,13 +28,13 @@ def text(report, env: Env) -> None:
         conv = "-" if not m or m.active_conversations is None else \
             f"{m.active_conversations:.0f}/{_num(m.max_conversations)}"
         detail = r.verdict.detail or report.notes.get(r.agent_id, "") or (r.metrics_error or "")
-        table.add_row(r.agent_id, Text(r.verdict.state, style=STATE_STYLE[r.verdict.state]),
+        table.add_row(terminal_safe(r.agent_id), Text(terminal_safe(r.verdict.state), style=STATE_STYLE[r.verdict.state]),
                       _num(r.latency_ms, "{:.1f}ms"), conv, _num(m.response_time_ms if m else None, "{:.0f}"),
                       _num(m.error_rate if m else None, "{:.1f}"), _num(m.cpu if m else None, "{:.1f}"),
-                      _num(m.memory if m else None, "{:.1f}"), detail)
+                      _num(m.memory if m else None, "{:.1f}"), terminal_safe(detail))
     console.print(table)
     for agent_id, why in report.notes.items():
         if agent_id not in {r.agent_id for r in report.results}:
-            console.print(Text(f"{agent_id}: not probed: {why}", style="dim"))
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(report.summary().items()))
+            console.print(Text(f"{terminal_safe(agent_id)}: not probed: {terminal_safe(why)}", style="dim"))
+    summary = ", ".join(f"{n} {terminal_safe(s)}" for s, n in sorted(report.summary().items()))
     console.print(Text(f"{len(report.results)} agents probed: {summary}", style="bold"))

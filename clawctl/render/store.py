@@ -7,20 +7,21 @@ from rich.text import Text
 
 from clawctl.core.env import Env
 from clawctl.render.console import console as console_for
+from clawctl.render.safe import terminal_safe as safe
 
 
 def applied(result, env: Env) -> None:
     console = console_for(env)
     for f in result.fleets:
         if f.unchanged:
-            console.print(Text(f"fleet {f.fleet}: unchanged (version {f.version_id}, {f.digest[:12]}); nothing to do",
+            console.print(Text(f"fleet {safe(f.fleet)}: unchanged (version {f.version_id}, {f.digest[:12]}); nothing to do",
                                style="dim"))
             continue
-        console.print(Text(f"fleet {f.fleet}: applied version {f.version_id} ({f.digest[:12]})", style="bold"))
+        console.print(Text(f"fleet {safe(f.fleet)}: applied version {f.version_id} ({f.digest[:12]})", style="bold"))
         for mark, style, ids in (("+", "green", f.diff.added), ("~", "yellow", f.diff.changed),
                                  ("-", "red", f.diff.removed)):
             for agent_id in ids:
-                console.print(Text(f"  {mark} {agent_id}", style=style))
+                console.print(Text(f"  {mark} {safe(agent_id)}", style=style))
         console.print(f"  {len(f.diff.added)} added, {len(f.diff.changed)} changed, {len(f.diff.removed)} removed, "
                       f"{f.diff.unchanged} unchanged")
 
@@ -35,9 +36,9 @@ def agents(result, env: Env) -> None:
     for col in ("FLEET", "AGENT", "REGION", "DOMAIN", "ENDPOINT", "KIND", "CAP", "WEIGHT", "BACKUPS"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["fleet"], r["id"], r["region"] or "-", r["domain"] or "-", r["endpoint"] or "-",
-                      r["endpoint_kind"], str(r["max_concurrent_conversations"]), str(r["weight"]),
-                      ",".join(r["backups"]) or "-")
+        table.add_row(safe(r["fleet"]), safe(r["id"]), safe(r["region"] or "-"), safe(r["domain"] or "-"),
+                      safe(r["endpoint"] or "-"), safe(r["endpoint_kind"]), str(r["max_concurrent_conversations"]),
+                      str(r["weight"]), safe(",".join(r["backups"]) or "-"))
     console.print(table)
 
 
@@ -51,7 +52,8 @@ def history(result, env: Env) -> None:
     for col in ("ID", "KIND", "FLEET", "STARTED", "STATUS", "SUMMARY"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["id"]), r["kind"], r["fleet"] or "-", r["started_at"], r["status"], _brief(r["summary"]))
+        table.add_row(str(r["id"]), safe(r["kind"]), safe(r["fleet"] or "-"), safe(r["started_at"]), safe(r["status"]),
+                      safe(_brief(r["summary"])))
     console.print(table)
 
 
@@ -65,7 +67,7 @@ def _brief(summary: dict) -> str:
 def store_check(result, env: Env) -> None:
     console = console_for(env)
     status = Text("ok" if result.ok else "PROBLEM", style="green" if result.ok else "bold red")
-    console.print(Text.assemble("store ", result.path, ": ", status))
+    console.print(Text.assemble("store ", safe(result.path), ": ", status))
     console.print(f"  schema version {result.schema_version} (this clawctl: {result.supported_version})")
-    console.print(f"  integrity_check: {'; '.join(result.integrity)}")
-    console.print("  " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    console.print(f"  integrity_check: {safe('; '.join(result.integrity))}")
+    console.print("  " + safe(", ".join(f"{k} {v}" for k, v in result.counts.items())))

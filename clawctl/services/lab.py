@@ -21,7 +21,7 @@ from clawctl.adapters.clock import utc_now
 from clawctl.adapters.prober import Target, probe_once
 from clawctl.adapters.processes import ProcessRef, Started, signals_interrupt, spawn, state, stop_all
 from clawctl.adapters.store import LabProcess, Store, open_store
-from clawctl.core.agent_records import fleet_name
+from clawctl.core.agent_records import fleet_name, safe_path_component
 from clawctl.core.env import Clock, iso_now
 from clawctl.core.errors import ClawctlError, ExitCode, UsageError
 from clawctl.services.validate import load_fleet
@@ -109,7 +109,7 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
         if stale:  # agents that died since: close their records, or status would list them (exit 4) forever
             with store.write():
                 store.close_lab_processes(stale, iso_now(clock))
-        log_dir = store.path.parent / "lab" / name
+        log_dir = store.path.parent / "lab" / safe_path_component(name)  # never `../..` or an absolute path
         log_dir.mkdir(parents=True, exist_ok=True)
         result.log_dir = str(log_dir)
         spawned: dict[str, tuple[Started, Path]] = {}

@@ -410,3 +410,17 @@ def test_lab_up_refuses_a_time_scale_that_is_not_a_finite_positive_bound(tmp_pat
     r = here("lab", "up", str(fleet), "--time-scale", scale)
     assert r.returncode == 2 and "--time-scale must be above 0 and at most 1000" in one_error_line(r)
     assert agents_of(fleet) == []
+
+
+def test_a_fleet_name_that_is_a_path_never_leaves_the_labs_folder(tmp_path, env, here):
+    """`metadata.name: ../../x` draws V008 in validate; `lab up` refuses it like any error finding, and the
+    folder it would use is a single safe component under the store's `lab/` folder."""
+    from clawctl.core.agent_records import safe_path_component
+
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(fleet_text("../../escaped", alpha_port=None))
+    r = here("lab", "up", str(fleet))
+    assert r.returncode == 2 and "V008" in one_error_line(r)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+    folder = Path(env["CLAWCTL_DB"]).parent / "lab" / safe_path_component("../../escaped")
+    assert folder.parent == Path(env["CLAWCTL_DB"]).parent / "lab"

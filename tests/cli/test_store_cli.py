@@ -282,3 +282,39 @@ def test_errors_go_to_the_injected_stderr_and_data_to_its_stdout(cli):
     assert bad.err == "clawctl: error: --kind nope: use one of apply, sim, drill, metrics\n"
     path = cli("store", "path")
     assert (path.code, path.out, path.err) == (0, f"{cli.db}\n", "")
+
+
+# -- several fleets in one apply ----------------------------------------------------------------------
+
+UNNAMED = "agents:\n  sales_us:\n    region: us-east\n    availability: 24/7\n"
+
+
+def test_apply_records_unnamed_files_as_fleets_of_their_own(capsys, tmp_path, db):
+    (tmp_path / "fleets").mkdir()
+    (tmp_path / "fleets" / "staging.yaml").write_text(UNNAMED)
+    (tmp_path / "fleets" / "prod.yaml").write_text(UNNAMED)
+    payload = run_json(capsys, "--db", db, "apply", str(tmp_path / "fleets"))
+    assert sorted(f["fleet"] for f in payload["fleets"]) == ["prod", "staging"]
+    listed = run_json(capsys, "--db", db, "agents", "list")
+    assert sorted((a["fleet"], a["id"]) for a in listed["agents"]) == [("prod", "sales_us"), ("staging", "sales_us")]
+
+
+def test_apply_refuses_two_unnamed_fleets_that_would_share_a_name(capsys, tmp_path, db):
+    for region in ("us", "eu"):
+        (tmp_path / region).mkdir()
+        (tmp_path / region / "prod.yaml").write_text(UNNAMED)
+    code, out, err = run(capsys, "--db", db, "apply", str(tmp_path / "us"), str(tmp_path / "eu"))
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("clawctl: error: ") and "both be stored as `prod`" in line and "metadata.name" in line
+    assert not Path(db).exists()
+
+
+def test_apply_stores_no_suppressed_secret(capsys, tmp_path, db):
+    hostile = ROOT / "tests" / "fixtures" / "hostile" / "secrets" / "suppressed.yaml"
+    payload = run_json(capsys, "--db", db, "apply", str(hostile))
+    assert [f["fleet"] for f in payload["fleets"]] == ["acme-secrets"]
+    stored = b"".join(p.read_bytes() for p in Path(db).parent.glob(Path(db).name + "*"))
+    assert b"SeCrEt" not in stored and b"hunter2" not in stored
+    listed = run_json(capsys, "--db", db, "agents", "list")
+    assert "SeCrEt" not in json.dumps(listed)

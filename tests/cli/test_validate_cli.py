@@ -594,11 +594,12 @@ def test_no_ansi_when_piped(capsys, tmp_path):
 
 SALES = "agents:\n  sales_us:\n    region: us-east\n    backups: [sales_eu]\n"
 SALES_EU = "agents:\n  sales_eu:\n    region: europe\n    backups: [sales_us]\n"
+NAMED = "metadata:\n  name: acme\n"
 
 
-def test_files_merge_into_one_fleet(capsys, tmp_path):
-    a = write(tmp_path / "a.yaml", SALES)
-    b = write(tmp_path / "b.yaml", SALES_EU)
+def test_files_with_one_name_merge_into_one_fleet(capsys, tmp_path):
+    a = write(tmp_path / "a.yaml", NAMED + SALES)
+    b = write(tmp_path / "b.yaml", NAMED + SALES_EU)
     code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(a))
     assert "B001" in _codes(out) and code == 1  # alone, the backup is unknown
     code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(a), str(b))
@@ -606,9 +607,37 @@ def test_files_merge_into_one_fleet(capsys, tmp_path):
     assert json.loads(out)["files"] == [str(a), str(b)]
 
 
+def test_unnamed_files_are_fleets_of_their_own(capsys, tmp_path):
+    """A file without `metadata.name` is its own fleet: its backups do not resolve in another file."""
+    a = write(tmp_path / "a.yaml", SALES)
+    b = write(tmp_path / "b.yaml", SALES_EU)
+    code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(a), str(b))
+    assert code == 1
+    assert sorted((f["code"], Path(f["file"]).name) for f in json.loads(out)["findings"]) == \
+        [("B001", "a.yaml"), ("B001", "b.yaml")]
+
+
+def test_staging_and_prod_with_the_same_agents_are_not_duplicates(capsys, tmp_path):
+    """Pre-commit passes every changed fleet file at once: `staging.yaml` and `prod.yaml` define the
+    same agents, and without a shared `metadata.name` that is no A001."""
+    fleet = SALES + SALES_EU.replace("agents:\n", "")
+    staging = write(tmp_path / "staging.yaml", fleet)
+    prod = write(tmp_path / "prod.yaml", fleet.replace("us-east", "us-west"))
+    code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(staging), str(prod))
+    assert code == 0, out
+    assert json.loads(out)["findings"] == []
+    code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(tmp_path))
+    assert code == 0 and json.loads(out)["findings"] == []
+    # Named alike, they say they are one fleet: then the same ids are duplicates.
+    write(tmp_path / "staging.yaml", NAMED + fleet)
+    write(tmp_path / "prod.yaml", NAMED + fleet)
+    code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(staging), str(prod))
+    assert code == 1 and [f["code"] for f in json.loads(out)["findings"]] == ["A001", "A001"]
+
+
 def test_folder_is_walked_and_merged(capsys, tmp_path):
-    write(tmp_path / "fleet" / "a.yaml", SALES)
-    write(tmp_path / "fleet" / "nested" / "b.yml", SALES_EU)
+    write(tmp_path / "fleet" / "a.yaml", NAMED + SALES)
+    write(tmp_path / "fleet" / "nested" / "b.yml", NAMED + SALES_EU)
     write(tmp_path / "fleet" / ".hidden" / "c.yaml", "not: [valid\n")
     write(tmp_path / "fleet" / "notes.txt", "ignored")
     code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(tmp_path / "fleet"))
@@ -618,14 +647,14 @@ def test_folder_is_walked_and_merged(capsys, tmp_path):
 
 
 def test_same_agent_in_two_files_is_a001(capsys, tmp_path):
-    a = write(tmp_path / "a.yaml", SALES)
-    b = write(tmp_path / "b.yaml", SALES_EU)
-    c = write(tmp_path / "c.yaml", SALES.replace("us-east", "us-west"))
+    a = write(tmp_path / "a.yaml", NAMED + SALES)
+    b = write(tmp_path / "b.yaml", NAMED + SALES_EU)
+    c = write(tmp_path / "c.yaml", NAMED + SALES.replace("us-east", "us-west"))
     code, out, _ = run_in_process(capsys, "validate", "--format", "json", str(a), str(b), str(c))
     assert code == 1
     (hit,) = [f for f in json.loads(out)["findings"] if f["code"] == "A001"]
     assert hit["file"] == str(c) and str(a) in hit["message"]
-    assert (hit["line"], hit["column"]) == (2, 3)
+    assert (hit["line"], hit["column"]) == (4, 3)
 
 
 def test_different_metadata_names_are_separate_fleets(capsys, tmp_path):
@@ -654,3 +683,9 @@ def test_no_path_means_the_current_folder(capsys, tmp_path, monkeypatch):
     write(tmp_path / "fleet.yaml", GOOD)
     code, out, _ = run_in_process(capsys, "validate", "--format", "json")
     assert code == 0 and json.loads(out)["files"] == ["fleet.yaml"]
+
+
+def test_an_error_line_never_carries_terminal_escapes_from_a_path(cli):
+    r = cli("validate", "/nowhere/x\x1b[2J\u202eevil.yaml")
+    assert r.code == 3
+    assert r.err == "clawctl: error: /nowhere/x\\x1b[2J\\u202eevil.yaml: no such file or folder\n"

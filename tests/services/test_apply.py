@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from clawctl.adapters.store import open_store
+from clawctl.core.errors import UsageError
 from clawctl.services.apply import apply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,9 +240,9 @@ def test_a_failed_apply_batch_leaves_the_store_as_it_was(tmp_path, db, monkeypat
     calls = []
     real = service._record
 
-    def flaky(store, fleet, files, at):
+    def flaky(store, fleet, *rest):
         calls.append(fleet)
-        real(store, fleet, files, at)
+        real(store, fleet, *rest)
         raise sqlite3.OperationalError("simulated failure after the rows were written")
 
     monkeypatch.setattr(service, "_record", flaky)
@@ -254,3 +255,77 @@ def test_a_failed_apply_batch_leaves_the_store_as_it_was(tmp_path, db, monkeypat
     assert _count(db, "fleet_versions") == 1
     assert _count(db, "agents") == 14
     assert _count(db, "runs") == 1
+
+
+# -- secrets the screen flags are never stored, suppressed or not -----------------------------------
+
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "secrets" / "suppressed.yaml"
+HOSTILE_SECRETS = (b"SeCrEt", b"hunter2", b"dXNlcjpTZUNyRXQtMg", b"u+Xz81kQw3pLmA9vT2rB")
+
+
+def test_suppressed_secrets_are_stored_masked_in_the_file_and_its_wal(db):
+    """Every finding of the hostile fixture is suppressed, so apply accepts it; no secret reaches
+    `fleet_versions.content`, the agent rows, the runs, the database file or its WAL."""
+    assert all(s in HOSTILE.read_bytes() for s in HOSTILE_SECRETS)
+    reader = open_store(db)  # held open, so the WAL is not checkpointed away before we read it
+    try:
+        result = apply([str(HOSTILE)], db)
+        assert not result.refused and result.report.findings == []
+        assert Path(f"{db}-wal").stat().st_size > 0
+        data = _store_bytes(db)
+        assert [s for s in HOSTILE_SECRETS if s in data] == []
+        (content,) = reader.db.execute("SELECT content FROM fleet_versions").fetchone()
+    finally:
+        reader.close()
+    assert [s for s in HOSTILE_SECRETS if s in _store_bytes(db)] == []
+    stored = json.loads(content)[str(HOSTILE)]
+    assert stored["metadata"]["labels"] == {"pwd": "***", "key": "region", "auth_header": "***", "team": "care"}
+    assert stored["agents"]["sales_us"]["endpoint"] == "http://10.0.0.5:8080/?***"
+    assert stored["agents"]["sales_eu"]["endpoint"] == "http://***@10.1.0.5:8080"
+    assert stored["agents"]["sales_eu"]["auth"] == {"token_env": "SALES_EU_TOKEN", "token": "***"}
+    assert stored["x-alerting"]["webhook"] == "https://hooks.example.com/x?***"
+    assert stored["x-alerting"]["password"] == "***" and stored["x-alerting"]["token_env"] == "PAGERDUTY_TOKEN"
+
+
+def test_changing_only_a_secret_records_no_new_version(tmp_path, db):
+    """The digest is taken of what is stored, so a rotated secret is not a new version (or a way to
+    test guesses of it against the store)."""
+    first = apply([str(HOSTILE)], db).fleets[0]
+    rotated = tmp_path / "suppressed.yaml"
+    rotated.write_text(HOSTILE.read_text().replace("hunter2-SeCrEt-1", "another-SeCrEt-2"))
+    again = apply([str(rotated)], db).fleets[0]
+    assert again.digest == first.digest and again.version_id == first.version_id
+    assert b"another" not in _store_bytes(db)
+
+
+# -- which files form one fleet ------------------------------------------------------------------------
+
+def test_unnamed_files_apply_as_fleets_of_their_own(tmp_path, db):
+    unnamed = SMALL.replace("metadata:\n  name: small-sales\n", "")
+    (tmp_path / "staging.yaml").write_text(unnamed)
+    (tmp_path / "prod.yaml").write_text(unnamed.replace("18901", "28901"))
+    result = apply([str(tmp_path)], db)
+    assert not result.refused, [f.message for f in result.report.findings]
+    assert sorted(f.fleet for f in result.fleets) == ["prod", "staging"]
+    assert sorted(_rows(db, "SELECT name FROM fleets")) == [("prod",), ("staging",)]
+    assert _count(db, "agents") == 4
+
+
+def test_two_unnamed_files_stored_under_one_name_are_refused(tmp_path, db):
+    unnamed = SMALL.replace("metadata:\n  name: small-sales\n", "")
+    for region in ("us", "eu"):
+        (tmp_path / region).mkdir()
+        (tmp_path / region / "prod.yaml").write_text(unnamed)
+    with pytest.raises(UsageError, match="both be stored as `prod`"):
+        apply([str(tmp_path)], db)
+    assert not db.exists() or _count(db, "fleets") == 0
+
+
+def test_a_short_secret_masks_only_itself(tmp_path, db):
+    """Masking matches a short flagged value whole: `password: east` must not turn `us-east` into `***`."""
+    fleet = tmp_path / "small.yaml"
+    fleet.write_text(SMALL + "x-db:\n  password: east  # clawctl: ignore[X002]\n")
+    (applied,) = apply([str(fleet)], db).fleets
+    assert sorted(_rows(db, "SELECT region FROM agents")) == [("europe",), ("us-east",)]
+    (content,) = _rows(db, "SELECT content FROM fleet_versions")[0]
+    assert json.loads(content)[str(fleet)]["x-db"] == {"password": "***"}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clawctl.core.findings import Finding
 from clawctl.core.fleet import Fleet, merge
 from clawctl.core.lint import load_rules
 from clawctl.core.lint.catalogue import checks, finding, matches
 from clawctl.core.lint.context import LintContext
+from clawctl.core.lint.rules.x_secrets import Flagged, screen, secret_findings
 from clawctl.core.model.base import strip_user_keys
 from clawctl.core.model.fleet_file import FleetFile
 
@@ -23,6 +24,7 @@ class ParsedFile:
     problems: list[Finding]
     text: bytes = b""  # the source, for rules that pre-screen it (secrets)
     user_keys: bool = True  # whether any key may start with `x-` (False lets the engine skip a pass)
+    secrets: list[Flagged] = field(default_factory=list)  # set by the engine: what the secret screen flags
 
 
 @dataclass
@@ -45,9 +47,12 @@ def _shape_findings(parsed: ParsedFile) -> Iterable[Finding]:
                       parsed.name)
 
 
-def fleet_key(model: FleetFile) -> str:
-    """Files merge into one fleet when they share `metadata.name` (all unnamed files form one fleet)."""
-    return model.metadata.name if model.metadata and model.metadata.name else ""
+def fleet_key(file: str, model: FleetFile) -> tuple[str, str]:
+    """Files merge into one fleet only when they share a non-empty `metadata.name`; a file without
+    one is a fleet of its own (`staging.yaml` and `prod.yaml` may define the same agents)."""
+    if model.metadata and model.metadata.name:
+        return ("name", model.metadata.name)
+    return ("file", file)
 
 
 def build_fleets(files: Sequence[ParsedFile]) -> tuple[list[LintContext], list[Finding]]:
@@ -56,22 +61,29 @@ def build_fleets(files: Sequence[ParsedFile]) -> tuple[list[LintContext], list[F
     from clawctl.core.lint.schema_check import check_file
 
     findings: list[Finding] = []
-    groups: dict[str, list[tuple[str, FleetFile]]] = {}
+    groups: dict[tuple[str, str], list[tuple[str, FleetFile]]] = {}
     raw: dict[str, object] = {}
     texts: dict[str, bytes] = {}
     for parsed in files:
         findings.extend(parsed.problems)
+        if parsed.data is not None:
+            # Every file is screened, whatever its shape: what the screen flags is masked wherever
+            # the file is shown or stored, also when X002 is not selected or is suppressed.
+            parsed.secrets = screen(parsed.data, parsed.text or None)
         shape = list(_shape_findings(parsed))
         findings.extend(shape)
         if shape or not isinstance(parsed.data, dict):
+            findings.extend(secret_findings(parsed.name, parsed.secrets))
             continue
         raw[parsed.name] = parsed.data
         texts[parsed.name] = parsed.text
         data = strip_user_keys(parsed.data) if parsed.user_keys else parsed.data
         model, schema_findings = check_file(parsed.name, data)
         findings.extend(schema_findings)
+        literal = {f.path for f in schema_findings if f.code == "X001"}  # X001 already says it
+        findings.extend(f for f in secret_findings(parsed.name, parsed.secrets) if f.path not in literal)
         if model is not None:
-            groups.setdefault(fleet_key(model), []).append((parsed.name, model))
+            groups.setdefault(fleet_key(parsed.name, model), []).append((parsed.name, model))
     contexts = []
     for members in groups.values():
         fleet, merge_findings = merge(members)

@@ -169,14 +169,9 @@ def _looks_secret(path: Path, value: object) -> bool:
 
 def _redact_url(value: str) -> str:
     """``value`` without the credentials or query an endpoint URL may carry."""
-    scheme, sep, rest = value.partition("://")
-    if not sep:
-        scheme, rest = "", value
-    host, slash, tail = rest.partition("/")
-    if "@" in host:
-        host = "***@" + host.rpartition("@")[2]
-    tail = (slash + tail).split("?", 1)[0].split("#", 1)[0] + ("?***" if "?" in tail else "")
-    return f"{scheme}{sep}{host}{tail}"
+    from clawctl.core.lint.masking import redact_url
+
+    return redact_url(value)
 
 
 def _refine(kind: str, data: object, path: Path) -> Path:
