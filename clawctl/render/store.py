@@ -70,4 +70,4 @@ def store_check(result, env: Env) -> None:
     console.print(Text.assemble("store ", safe(result.path), ": ", status))
     console.print(f"  schema version {result.schema_version} (this clawctl: {result.supported_version})")
     console.print(f"  integrity_check: {safe('; '.join(result.integrity))}")
-    console.print("  " + safe(", ".join(f"{k} {v}" for k, v in result.counts.items())))
+    console.print("  " + ", ".join(f"{k} {'unreadable' if v is None else v}" for k, v in result.counts.items()))
