@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from clawctl.adapters.store_schema import (
     MIGRATIONS,
+    RUN_KINDS,
     SCHEMA_VERSION,
     TABLES,
     migrate,
@@ -36,7 +37,7 @@ from clawctl.adapters.store_schema import (
 from clawctl.adapters.store_schema import store_error as _fail
 from clawctl.core.errors import InputError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "LabProcess", "Store", "default_path", "open_store"]
+__all__ = ["MIGRATIONS", "RUN_KINDS", "SCHEMA_VERSION", "LabProcess", "Store", "default_path", "open_store"]
 
 BUSY_TIMEOUT_MS = 30_000
 T = TypeVar("T")

@@ -83,8 +83,27 @@ MIGRATIONS: list[tuple[int, str]] = [
         stopped_at TEXT
     );
     """),
+    # 2: runs of kind `traffic` (live traffic, `clawctl traffic`). SQLite cannot change a CHECK
+    # constraint in place: the table is rebuilt (foreign keys are off while it is, see migrate).
+    (2, """
+    CREATE TABLE runs_v2 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('apply', 'sim', 'drill', 'metrics', 'traffic')),
+        fleet_id INTEGER REFERENCES fleets(id) ON DELETE SET NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '{}'   -- JSON
+    );
+    INSERT INTO runs_v2 (id, kind, fleet_id, started_at, finished_at, status, summary)
+        SELECT id, kind, fleet_id, started_at, finished_at, status, summary FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v2 RENAME TO runs;
+    CREATE INDEX runs_kind_started ON runs(kind, started_at);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+RUN_KINDS = ("apply", "sim", "drill", "metrics", "traffic")
 TABLES = ("fleets", "fleet_versions", "agents", "runs", "samples", "events", "lab_processes")
 
 
@@ -124,6 +143,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         return
     if current == 0:
         refuse_foreign(conn, path)
+    # Rebuilding a table that others reference needs foreign keys off (dropping it would otherwise cascade);
+    # the pragma only takes effect outside a transaction. foreign_key_check proves nothing dangles after.
+    conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = refuse_newer(conn, path)  # another process may have migrated while we waited for the lock
@@ -135,11 +157,17 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
                                  (version,))
+            dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if dangling:
+                raise store_error(path, f"migration to schema {SCHEMA_VERSION} left {len(dangling)} rows without "
+                                  "their parent; the store was not changed")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _statements(sql: str) -> list[str]:

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from clawctl.adapters.store import SCHEMA_VERSION, default_path, open_store
+from clawctl.adapters.store import RUN_KINDS, SCHEMA_VERSION, default_path, open_store
 from clawctl.core.errors import ExitCode, UsageError
 
-RUN_KINDS = ("apply", "sim", "drill", "metrics")
 MAX_LIMIT = 1_000_000
 
 
@@ -76,7 +75,9 @@ class StoreCheck:
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def as_dict(self) -> dict:
-        return {"schema_version": 1, "path": self.path, "ok": self.ok, "schema_version": self.schema_version,
+        # `schema_version` is this JSON shape's version, as in every output; the store's own schema is
+        # `store_schema_version` (until schema 2 the two were both 1 and shared one key)
+        return {"schema_version": 1, "path": self.path, "ok": self.ok, "store_schema_version": self.schema_version,
                 "supported_version": self.supported_version, "integrity": self.integrity, "counts": self.counts}
 
 

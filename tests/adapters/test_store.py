@@ -48,6 +48,12 @@ def _migration_tables() -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for _, sql in MIGRATIONS:
         for stmt in store_schema._statements(sql):
+            dropped = re.match(r"DROP TABLE (\w+)", stmt)
+            renamed = re.match(r"ALTER TABLE (\w+) RENAME TO (\w+)", stmt)
+            if dropped:
+                out.pop(dropped.group(1))
+            if renamed:
+                out[renamed.group(2)] = out.pop(renamed.group(1))
             head = re.match(r"CREATE TABLE (\w+)\s*\((.*)\)\s*;?\s*$", stmt, re.S)
             if not head:
                 continue
@@ -75,16 +81,16 @@ def _documented_tables() -> dict[str, set[str]]:
 # ------------------------------------------------------------------------------------------------ schema
 
 
-def test_migrations_create_schema_version_1(tmp_path):
+def test_migrations_create_the_latest_schema(tmp_path):
     with open_store(tmp_path / "s.db") as store:
-        assert SCHEMA_VERSION == 1
-        assert store.schema_version() == 1
+        assert SCHEMA_VERSION == 2
+        assert store.schema_version() == 2
         tables = _tables(store.conn)
         rows = store.conn.execute("SELECT version, applied_at FROM schema_version").fetchall()
     assert set(tables) == {"schema_version", "fleets", "fleet_versions", "agents", "runs", "samples", "events",
                            "lab_processes"}
     assert tables == {"schema_version": {"version", "applied_at"}, **_migration_tables()}
-    assert [v for v, _ in rows] == [1]
+    assert [v for v, _ in rows] == [1, 2]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rows[0][1])  # ISO 8601 UTC, ms (docs/store.md)
 
 
@@ -110,7 +116,7 @@ def test_opening_twice_is_idempotent(tmp_path):
         first = _tables(store.conn)
     with open_store(path) as store:
         assert _tables(store.conn) == first
-        assert store.conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert store.conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
         assert store.conn.execute("SELECT name FROM fleets").fetchall() == [("f",)]
         assert store.integrity() == ["ok"]
 
@@ -207,7 +213,7 @@ def test_the_default_location_creates_its_folders(tmp_path, monkeypatch):
     assert default_path() == xdg / "clawctl" / "clawctl.db"
     with open_store() as store:
         assert store.path == xdg / "clawctl" / "clawctl.db"
-        assert store.schema_version() == 1
+        assert store.schema_version() == SCHEMA_VERSION
     assert (xdg / "clawctl" / "clawctl.db").is_file()
 
 
@@ -215,7 +221,7 @@ def test_an_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "empty.db"
     path.touch()
     with open_store(path) as store:
-        assert store.schema_version() == 1
+        assert store.schema_version() == SCHEMA_VERSION
 
 
 # A child without the power to ignore file permissions. Root (as in many CI containers) writes into a chmod 0o555
@@ -325,3 +331,46 @@ def test_a_batch_that_raises_leaves_nothing_behind(tmp_path):
     with open_store(path) as store:
         assert store.db.execute("SELECT name FROM fleets").fetchall() == [("next",)]
         assert store.integrity() == ["ok"]
+
+
+def _v1_store(path: Path) -> None:
+    """A store exactly as clawctl with schema 1 left it, with a run that has events and samples."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
+    for statement in store_schema._statements(MIGRATIONS[0][1]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000Z')")
+    conn.execute("INSERT INTO fleets (id, name, created_at) VALUES (1, 'prod', 'then')")
+    conn.execute("INSERT INTO runs (id, kind, fleet_id, started_at, status, summary) VALUES (7, 'sim', 1, 'then', "
+                 "'completed', '{\"arrived\": 3}')")
+    conn.execute("INSERT INTO events (run_id, at, event, detail) VALUES (7, 'then', 'agents:p2c', '[]')")
+    conn.execute("INSERT INTO samples (run_id, at, agent_id, state) VALUES (7, 'then', 'a', 'ready')")
+    conn.close()
+
+
+def test_a_schema_1_store_is_upgraded_in_place_keeping_every_row(tmp_path):
+    path = tmp_path / "old.db"
+    _v1_store(path)
+    with open_store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.runs() == [{"id": 7, "kind": "sim", "fleet": "prod", "started_at": "then", "finished_at": None,
+                                 "status": "completed", "summary": {"arrived": 3}}]
+        assert store.counts_or_none()["events"] == 1 and store.counts_or_none()["samples"] == 1
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert store.integrity() == ["ok"]
+        with store.write():  # the new kind is accepted, and the cascade still works on the rebuilt table
+            store.record_run("traffic", 1, "now", "now", "completed", {}, [("now", "e", {})])
+            store.db.execute("DELETE FROM runs WHERE id = 7")
+        assert store.counts_or_none()["events"] == 1 and store.counts_or_none()["samples"] == 0
+        indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "runs_kind_started" in indexes
+
+
+def test_an_unknown_run_kind_is_still_refused_by_the_schema(tmp_path):
+    with open_store(tmp_path / "s.db") as store:
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.write():
+                store.db.execute("INSERT INTO runs (kind, started_at, status) VALUES ('bogus', 'now', 'x')")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.adapters.store import open_store
+from clawctl.adapters.store import SCHEMA_VERSION, open_store
 
 WRITERS = 4
 WRITES_EACH = 1_000
@@ -148,8 +148,8 @@ def test_four_processes_writing_at_once_lose_nothing(tmp_path):
 
     with open_store(db) as store:
         assert store.integrity() == ["ok"]
-        assert store.schema_version() == 1
-        assert store.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1  # migrated once
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION  # each migration applied once
         rows = store.db.execute("SELECT status, json_extract(summary, '$.marker') FROM runs").fetchall()
     assert len(rows) == WRITERS * WRITES_EACH
     markers = {marker for _, marker in rows}
@@ -207,5 +207,5 @@ def test_processes_creating_the_same_fresh_store_at_once_all_succeed(tmp_path):
         _kill_all(procs)
     for k in range(rounds):
         with open_store(tmp_path / f"round{k}.db") as store:
-            assert store.db.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+            assert store.db.execute("SELECT version FROM schema_version").fetchall() == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
             assert store.integrity() == ["ok"]

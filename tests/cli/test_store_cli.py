@@ -93,6 +93,7 @@ def test_store_check_end_to_end_through_clawctl_db(tmp_path, db):
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["schema_version"] == 1 and payload["ok"] is True and payload["path"] == db
+    assert payload["store_schema_version"] == payload["supported_version"] == 2
     assert payload["counts"]["agents"] == 14
     assert not (tmp_path / "xdg").exists()  # CLAWCTL_DB was honoured
 
@@ -237,9 +238,10 @@ def test_store_check_text_and_json(capsys, db):
     code, out, _ = run(capsys, "--db", db, "store", "check")
     assert code == 0
     assert out.splitlines()[0] == f"store {db}: ok"
-    assert "schema version 1 (this clawctl: 1)" in out and "integrity_check: ok" in out
+    assert "schema version 2 (this clawctl: 2)" in out and "integrity_check: ok" in out
     payload = run_json(capsys, "--db", db, "store", "check")
-    assert payload["ok"] is True and payload["schema_version"] == 1 and payload["supported_version"] == 1
+    assert payload["ok"] is True and payload["schema_version"] == 1
+    assert payload["store_schema_version"] == 2 and payload["supported_version"] == 2
     assert payload["integrity"] == ["ok"] and payload["path"] == db
     assert set(payload["counts"]) == {"fleets", "fleet_versions", "agents", "runs", "samples", "events",
                                       "lab_processes"}
@@ -279,7 +281,7 @@ def test_apply_and_history_take_their_times_from_the_injected_clock(cli):
 def test_errors_go_to_the_injected_stderr_and_data_to_its_stdout(cli):
     bad = cli("history", "--kind", "nope")
     assert (bad.code, bad.out) == (2, "")
-    assert bad.err == "clawctl: error: --kind nope: use one of apply, sim, drill, metrics\n"
+    assert bad.err == "clawctl: error: --kind nope: use one of apply, sim, drill, metrics, traffic\n"
     path = cli("store", "path")
     assert (path.code, path.out, path.err) == (0, f"{cli.db}\n", "")
 
