@@ -8,6 +8,12 @@ Everything a client sends is untrusted: request bodies are read up to a limit pe
 past it), parsed as strict JSON (no NaN or Infinity, nesting at most MAX_JSON_DEPTH deep; 400
 otherwise), and the bearer token is compared as raw header bytes, so no header can make a request
 fail with a 500. A client's mistake is an answer with a JSON error body, never a traceback in the log.
+
+`POST /v1/conversations?wait=1` holds its answer until the conversation ends. Each conversation in
+progress has one timer that ends it at its end time, and at most one held request (the one that
+started it), so held requests are bounded by the agents' capacity. The timer frees the slot first
+and then releases the held request, which answers 200; a fault that cuts the conversation short
+releases it with the fault's mode instead (see ``_conversation``).
 """
 
 from __future__ import annotations
@@ -15,19 +21,23 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
-import math
 import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
 
+from clawctl.adapters.agent_requests import (
+    ServerLog,
+    parse_body,
+    token_bytes,
+)
 from clawctl.adapters.clock import utc_now
 from clawctl.core.env import iso
 from clawctl.core.refagent import ApiError, ReferenceAgent
@@ -37,7 +47,15 @@ _PROBES = {"/healthz", "/health", "/readyz", "/ready", "/startupz", "/startup"}
 _OPEN = _PROBES | {"/metrics"}  # answered without the token; every other route needs it when one is set
 BODY_LIMIT = 64 * 1024  # request body of every route but the import
 IMPORT_BODY_LIMIT = 4 * 1024 * 1024  # request body of POST /v1/sessions/import
-MAX_JSON_DEPTH = 64  # nesting of a request body (objects and arrays)
+WAIT_VALUES = ("1", "true")  # what `?wait=` takes on POST /v1/conversations
+
+
+@dataclass
+class _Running:
+    """A conversation in progress on an agent: the timer that ends it, and its held `?wait=1` request."""
+
+    timer: asyncio.TimerHandle
+    held: asyncio.Future[str] | None = None  # resolved with how it ended: "ended", a fault's mode, or "stop"
 
 
 def _stamp() -> str:
@@ -49,80 +67,6 @@ def _json(status: int, body: dict, *, head: bool = False) -> web.Response:
         return web.Response(status=status, content_type=JSON)
     return web.Response(status=status, body=json.dumps(body).encode(), content_type=JSON,
                         headers={"Cache-Control": "no-store"})
-
-
-def _not_a_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} does not fit a float")
-    return value
-
-
-def _too_deep(value: object, limit: int) -> bool:
-    """Whether objects and arrays nest more than ``limit`` deep (walked with a list, not recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def parse_body(data: bytes) -> object:
-    """A request body as strict JSON, or ApiError(400).
-
-    UTF-8 only; NaN, Infinity and numbers too large for a float are refused; nesting deeper than
-    MAX_JSON_DEPTH is refused (a deep body makes `json.loads` raise RecursionError, and a body just
-    under that depth would make the JSON written back for it raise later).
-    """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "the body must be JSON in UTF-8") from None
-    try:
-        value = json.loads(text, parse_constant=_not_a_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise ApiError(400, f"the body must be JSON nested at most {MAX_JSON_DEPTH} deep") from None
-    except ValueError as exc:  # JSONDecodeError, NaN, Infinity, 1e999, an integer over 4,300 digits
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ApiError(400, f"the body must be JSON ({reason[:100]})") from None
-    if _too_deep(value, MAX_JSON_DEPTH):
-        raise ApiError(400, f"the body must be JSON nested at most {MAX_JSON_DEPTH} deep")
-    return value
-
-
-class _ServerLog(logging.LoggerAdapter):
-    """aiohttp's request-handler log, with a client's malformed request as one line.
-
-    aiohttp answers a request it cannot parse (a bad header byte, a broken chunk, a bad method) with
-    400 itself and logs it with a traceback, as an ERROR. That is the client's mistake, not the
-    agent's: it becomes one INFO line (or DEBUG, where aiohttp chose DEBUG) naming the error's class
-    only, since its message may quote a header, and so a token. Everything else passes unchanged.
-    """
-
-    def log(self, level: int, msg: object, *args: object, exc_info: object = None, **kwargs: object) -> None:
-        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info is True else None
-        if isinstance(exc, BadHttpMessage):
-            self.logger.log(min(level, logging.INFO), "clawctl agent: a malformed request answered %s (%s)",
-                            exc.code, type(exc).__name__)
-            return
-        self.logger.log(level, msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
-
-    def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: object) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **kwargs)
-
-
-def _token_bytes(token: str | None) -> bytes | None:
-    # A token read from the environment may hold undecodable bytes (as surrogates): compare the bytes.
-    return token.encode("utf-8", "surrogateescape") if token else None
 
 
 class AgentServer:
@@ -137,7 +81,7 @@ class AgentServer:
                  tokens: dict[str, str | None] | None = None, many: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.agents = agents
-        self._tokens = {agent_id: _token_bytes((tokens or {}).get(agent_id, token)) for agent_id in agents}
+        self._tokens = {agent_id: token_bytes((tokens or {}).get(agent_id, token)) for agent_id in agents}
         self.many = many
         self.clock = clock
         self.started_at = clock()
@@ -151,6 +95,8 @@ class AgentServer:
         self._figures: tuple[float, float, float] | None = None
         self._stopping = False
         self._only = next(iter(agents)) if len(agents) == 1 and not many else None  # its id
+        self._running: dict[ReferenceAgent, dict[str, _Running]] = {agent: {} for agent in agents.values()}
+        self._fault_changed: dict[ReferenceAgent, asyncio.Future[None]] = {}  # wakes requests held by a hang
 
     # -- lifecycle ---------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -160,7 +106,7 @@ class AgentServer:
 
     async def start(self, host: str, port: int) -> int:
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False,
-                                    logger=_ServerLog(server_logger, {}))
+                                    logger=ServerLog(server_logger, {}))
         await self.runner.setup()
         self.host = host
         self.site = web.TCPSite(self.runner, host, port, reuse_address=True, backlog=1024)
@@ -173,6 +119,13 @@ class AgentServer:
 
     async def stop(self) -> None:
         self._stopping = True
+        for agent, running in self._running.items():  # held requests end now, not at the shutdown timeout
+            for entry in running.values():
+                entry.timer.cancel()
+                if entry.held is not None and not entry.held.done():
+                    entry.held.set_result("stop")
+            running.clear()
+            self._notify_fault_changed(agent)
         if self._crash_task is not None and not self._crash_task.done():
             self._crash_task.cancel()  # or its `finally` would listen again on a cleaned-up runner
             try:
@@ -229,7 +182,7 @@ class AgentServer:
             return _json(404, {"error": "no such agent"})
         agent = self.agents[agent_id]
         now = self.clock()
-        agent.expire(now, _stamp())
+        self._expire(agent, now)
         admin = path.startswith("/v1/admin/")
         if path not in _OPEN and not self._authorized(request, self._tokens[agent_id]):
             return _json(401, {"error": "missing or wrong bearer token"})
@@ -312,6 +265,8 @@ class AgentServer:
         if path == "/v1/admin/fault" and method == "POST":
             body = await self._body(request)
             result = agent.set_fault(body, now)
+            self._ended(agent, agent.cut_by_fault(_stamp()), result["mode"])
+            self._notify_fault_changed(agent)
             if self._crash_task is not None and not self._crash_task.done():
                 self._crash_task.cancel()  # a new fault (sent on a kept-alive connection) ends the crash
             if result["mode"] == "crash" and not self.many:
@@ -325,28 +280,123 @@ class AgentServer:
             return _json(200, {"draining": False})
         return _json(404, {"error": f"no route {method} {path}"})
 
+    # -- conversations ---------------------------------------------------------------------
+    def _expire(self, agent: ReferenceAgent, now: float) -> None:
+        """End the agent's conversations that are over, then release their held requests (slot first)."""
+        self._ended(agent, agent.expire(now, _stamp()), "ended")
+
+    def _ended(self, agent: ReferenceAgent, ids: list[str], how: str) -> None:
+        running = self._running[agent]
+        for sid in ids:
+            entry = running.pop(sid, None)
+            if entry is None:
+                continue
+            entry.timer.cancel()
+            if entry.held is not None and not entry.held.done():
+                entry.held.set_result(how)
+
+    def _notify_fault_changed(self, agent: ReferenceAgent) -> None:
+        changed = self._fault_changed.pop(agent, None)
+        if changed is not None and not changed.done():
+            changed.set_result(None)
+
+    async def _hang_over(self, agent: ReferenceAgent) -> None:
+        """Return once the agent's hang fault is over: its lease ran out, another fault replaced it, or the
+        server stops. Each round waits for one of those, so the rounds are as many as faults set meanwhile."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            now = self.clock()
+            fault = agent.current_fault(now)
+            if fault.mode != "hang":
+                return
+            changed = self._fault_changed.get(agent)
+            if changed is None or changed.done():
+                changed = self._fault_changed[agent] = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(changed), fault.until - now)
+            except TimeoutError:
+                pass
+
     async def _conversation(self, agent: ReferenceAgent, request: web.Request, now: float) -> web.StreamResponse:
+        """Start a conversation: 201 at once, or with `?wait=1` 200 once it has ended (its slot free first).
+
+        Counted once per request, when it is answered: one outcome and one observation of the time taken to
+        start the conversation (the `slow` fault's latency included, the time held by `wait` not). A held
+        request is answered by how its conversation ended: at its end time, 200 (a drain or an `unready`
+        fault does not cut it); cut short by a `crash` (or the server stopping), the connection is dropped;
+        by an `error` fault, 503 at once; by a `hang`, 503 once the hang is over. A client that leaves
+        while held does not end the conversation: it runs to its end time, as it would have.
+        """
         started = time.perf_counter()
         fault = agent.current_fault(now)
+        latency = fault.latency if fault.mode == "slow" else 0.0
         try:
-            if fault.mode == "error" and agent.rng.random() < fault.error_rate:
-                agent.counters.error += 1
-                raise ApiError(500, "injected error")
             try:
-                body, service = agent.start_conversation(await self._body(request), now, _stamp())
+                wait = _wait(request)
+                if fault.mode == "error" and agent.rng.random() < fault.error_rate:
+                    raise ApiError(500, "injected error")
+                body = await self._body(request)
+                taken = agent.start_conversation(body, self.clock(), _stamp())
             except ApiError as err:  # 429 is counted as rejected by the agent itself
                 if err.status == 503:
                     agent.counters.rejected += 1
                 elif err.status != 429:
                     agent.counters.error += 1
                 raise
+        except ApiError:
+            agent.counters.observe(time.perf_counter() - started + latency)
+            raise
+        sid = taken.body["session_id"]
+        entry = None
+        if taken.new:
+            self._ended(agent, [sid], "ended")  # a stale entry of this session's last conversation, if any
+            end = agent.active[sid]
+            timer = asyncio.get_running_loop().call_later(max(0.0, end - self.clock()), self._end_at, agent, end)
+            entry = self._running[agent][sid] = _Running(timer)
+        if not wait or entry is None:  # no wait, or another turn of a conversation: answered at once
             agent.counters.ok += 1
-            if service > 0:
-                loop = asyncio.get_running_loop()
-                loop.call_later(service, lambda: agent.expire(self.clock(), _stamp()))
-            return _json(201, body)
+            agent.counters.observe(time.perf_counter() - started + latency)
+            return _json(200, {**taken.body, "service_s": 0.0}) if wait else _json(201, taken.body)
+        taking = time.perf_counter() - started + latency
+        held = entry.held = asyncio.get_running_loop().create_future()
+        if self._stopping:  # taken while the server stops: not held past it
+            held.set_result("stop")
+        ok = False
+        try:
+            how = await held
+            if how == "ended":
+                ok = True
+                return _json(200, {**taken.body, "service_s": taken.service})
+            if how == "hang":
+                await self._hang_over(agent)
+            if how in ("hang", "error") and not self._stopping:
+                return _json(503, {"error": f"the conversation was cut short by a {how} fault"})
+            if request.transport is not None:  # a crash (or the server stopping): nothing answers
+                request.transport.abort()
+            raise asyncio.CancelledError
         finally:
-            agent.counters.observe(time.perf_counter() - started + (fault.latency if fault.mode == "slow" else 0))
+            if ok:
+                agent.counters.ok += 1
+            else:
+                agent.counters.error += 1
+            agent.counters.observe(taking)
+
+    def _end_at(self, agent: ReferenceAgent, end: float) -> None:
+        """A conversation's timer: end what is over at ``end`` (the loop may wake a hair before the agent's clock)."""
+        self._expire(agent, max(self.clock(), end))
+
+
+def _wait(request: web.Request) -> bool:
+    """The `wait` query parameter of a conversation request: absent (False), or once, 1 or true (True); else a 400."""
+    try:
+        values = request.query.getall("wait", [])
+    except (ValueError, UnicodeError):
+        raise ApiError(400, "the query string could not be read") from None
+    if not values:
+        return False
+    if len(values) == 1 and values[0] in WAIT_VALUES:
+        return True
+    raise ApiError(400, "the query parameter wait must be 1 or true (given once)")
 
 
 def write_ready_file(path: Path, payload: dict) -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -82,10 +83,11 @@ def serve(fleet):
     servers: list[AgentServer] = []
 
     def start(agent_id: str | None = "a1", *, all_agents: bool = False, token: str | None = None,
-              seed: int = 1, fleet_file: str | None = None, token_env: str | None = None) -> str:
+              seed: int = 1, fleet_file: str | None = None, token_env: str | None = None,
+              time_scale: float = 1.0) -> str:
         """With ``fleet_file``, the tokens are the ones `agent serve` would take (``build``)."""
         agents, tokens = build(ServeOptions(agent_id, fleet=fleet_file or fleet, seed=seed, all_agents=all_agents,
-                                            token_env=token_env))
+                                            token_env=token_env, time_scale=time_scale))
         server = AgentServer(agents, token=token, tokens=tokens if fleet_file else None, many=all_agents)
         port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
         servers.append(server)
@@ -914,3 +916,277 @@ def test_agent_serve_process_logs_no_traceback_and_no_token_for_client_mistakes(
         if proc.stderr:
             proc.stderr.close()
     assert "Traceback" not in err and "s3cret-token" not in err, err
+
+
+# ------------------------------------------------------------------- POST /v1/conversations?wait=1
+#
+# a1 is deterministic 60 s: with --time-scale 0.005 a conversation lasts 0.3 s, with 0.1 six seconds
+# (a fault or a disconnect is sure to come mid-conversation), with 0.0002 twelve milliseconds.
+SHORT, LONG, TINY = 0.005, 0.1, 0.0002
+WAIT = "/v1/conversations?wait=1"
+# The client's clock starts before the agent starts the conversation and stops after the agent ended
+# it, so the time it measures is never shorter than service_s (1 ms of slack for float rounding); on
+# top come two loopback round trips and event-loop scheduling, well under 0.5 s even on a shared
+# 2-core machine (measured: about 5 ms idle).
+EARLY, LATE = 0.001, 0.5
+
+
+@pytest.fixture
+def fleet_one(tmp_path) -> str:
+    """The test fleet with a1 taking one conversation at a time."""
+    path = tmp_path / "fleet-one.yaml"
+    path.write_text(FLEET.replace("max_concurrent_conversations: 2", "max_concurrent_conversations: 1", 1))
+    return str(path)
+
+
+@pytest.fixture
+def pool():
+    """Threads for held requests; every request in them has its own timeout, so shutdown is bounded."""
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="held-request") as executor:
+        yield executor
+
+
+def waited(base: str, customer: str, *, path: str = WAIT, headers: dict | None = None, timeout: float = 10.0):
+    """One `?wait=1` conversation on its own connection: (status or the transport error, JSON body, seconds)."""
+    started = time.monotonic()
+    try:
+        r = fresh("POST", base + path, json={"customer_id": customer, "channel": "email", "type": "question"},
+                  headers=headers or {}, timeout=timeout)
+    except httpx.TransportError as exc:
+        return exc, None, time.monotonic() - started
+    return r.status_code, r.json(), time.monotonic() - started
+
+
+def active(http: httpx.Client, url: str) -> float:
+    return metric(http.get(url + "/metrics").text, "clawctl_agent_active_conversations")
+
+
+def test_wait_answers_200_with_service_s_once_the_conversation_has_ended(serve, http, pool):
+    base = serve(time_scale=SHORT)
+    for value in ("1", "true"):
+        status, body, seconds = waited(base, f"c-{value}", path=f"/v1/conversations?wait={value}")
+        assert status == 200 and set(body) == {"session_id", "service_s"}
+        assert isinstance(body["service_s"], float) and body["service_s"] == pytest.approx(60 * SHORT)
+        assert body["service_s"] - EARLY <= seconds <= body["service_s"] + LATE
+        assert active(http, base) == 0  # the slot was free before the answer
+        history = http.get(f"{base}/v1/sessions/{body['session_id']}").json()["history"]
+        assert [e["event"] for e in history] == ["conversation_started", "conversation_ended"]
+    assert talk(http, base, "c-plain").status_code == 201  # without wait: unchanged
+
+
+def test_wait_another_turn_mid_conversation_answers_at_once_with_service_s_0(serve, http, pool):
+    base = serve(time_scale=SHORT * 4)  # 1.2 s conversations: time to send the second turn
+    first = pool.submit(waited, base, "c-turn")
+    wait_until(lambda: active(http, base) == 1)
+    started = time.monotonic()
+    r = http.post(base + WAIT, json={"customer_id": "c-turn", "channel": "email"})
+    assert r.status_code == 200 and r.json()["service_s"] == 0.0
+    assert time.monotonic() - started < 60 * SHORT * 4
+    assert active(http, base) == 1  # no new slot
+    status, body, _ = first.result(10)
+    assert status == 200 and body["session_id"] == r.json()["session_id"] and body["service_s"] > 0
+
+
+@pytest.mark.parametrize("query", ["wait=0", "wait=false", "wait=", "wait", "wait=yes", "wait=TRUE", "wait=2",
+                                   "wait=1&wait=1", "wait=%ff", "wait=1%00"])
+def test_wait_takes_only_1_or_true_else_400_naming_the_parameter(serve, http, query):
+    base = serve(time_scale=SHORT)
+    r = http.post(f"{base}/v1/conversations?{query}", json={"customer_id": "c1", "channel": "email"})
+    assert r.status_code == 400 and "wait" in r.json()["error"]
+    assert active(http, base) == 0  # nothing started
+    assert metric(http.get(base + "/metrics").text, 'clawctl_agent_requests_total{outcome="error"}') == 1
+
+
+def test_wait_at_capacity_is_429_and_held_requests_are_bounded_by_it(serve, http, pool):
+    base = serve(time_scale=SHORT * 3)  # 0.9 s conversations; a1 takes two
+    held = [pool.submit(waited, base, f"c{i}") for i in range(2)]
+    wait_until(lambda: active(http, base) == 2)
+    started = time.monotonic()
+    r = http.post(base + WAIT, json={"customer_id": "c3", "channel": "email"})
+    assert r.status_code == 429 and r.json() == {"error": "at capacity"}
+    assert talk(http, base, "c4").status_code == 429
+    assert time.monotonic() - started < 0.5  # refused at once, not held
+    assert [f.result(10)[0] for f in held] == [200, 200]
+    text = http.get(base + "/metrics").text
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 2
+    assert metric(text, 'clawctl_agent_requests_total{outcome="rejected"}') == 2
+
+
+def test_wait_the_slot_is_free_when_the_answer_arrives(serve, fleet_one):
+    """One slot, 12 ms conversations: each one starts the moment the last answered; not one 429."""
+    base = serve(fleet_file=fleet_one, time_scale=TINY)
+    statuses = []
+    with httpx.Client(trust_env=False, timeout=5.0) as client:
+        for i in range(50):
+            r = client.post(base + WAIT, json={"customer_id": f"c{i}", "channel": "email"})
+            statuses.append(r.status_code)
+        text = client.get(base + "/metrics").text
+    assert statuses == [200] * 50
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 50
+    assert metric(text, 'clawctl_agent_requests_total{outcome="rejected"}') == 0
+
+
+def test_wait_metrics_count_each_request_once_without_the_hold(serve, http, pool):
+    """The histogram keeps measuring the time to start a conversation: the hold is not in it."""
+    base = serve(time_scale=SHORT * 3)
+    assert waited(base, "c1")[0] == 200
+    held = pool.submit(waited, base, "c2")
+    wait_until(lambda: active(http, base) == 1)
+    text = http.get(base + "/metrics").text
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 1  # the held one is not counted yet
+    assert metric(text, "clawctl_agent_response_time_seconds_count") == 1
+    assert held.result(10)[0] == 200
+    text = http.get(base + "/metrics").text
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 2
+    assert metric(text, 'clawctl_agent_requests_total{outcome="error"}') == 0
+    assert metric(text, "clawctl_agent_response_time_seconds_count") == 2
+    assert metric(text, "clawctl_agent_response_time_seconds_sum") < 60 * SHORT * 3  # two starts, no service time
+
+
+def test_wait_a_crash_mid_conversation_drops_the_held_request_at_once(serve, http, pool, caplog):
+    caplog.set_level(logging.DEBUG)
+    base = serve(time_scale=LONG)  # six-second conversations
+    held = pool.submit(waited, base, "c1")
+    wait_until(lambda: active(http, base) == 1)
+    t0 = _fault(http, base, mode="crash")
+    outcome, body, _ = held.result(10)
+    assert isinstance(outcome, httpx.TransportError) and body is None  # never a 200
+    assert time.monotonic() - t0 < 1.0  # not held until the service time
+    _after_lease(t0)
+    wait_until(lambda: not _refused(base), limit=3.0, step=0.05)  # back after the lease
+    with httpx.Client(trust_env=False, timeout=5.0) as client:
+        text = client.get(base + "/metrics").text
+    assert metric(text, "clawctl_agent_active_conversations") == 0  # the crash ended it: the slot is free
+    assert metric(text, 'clawctl_agent_requests_total{outcome="error"}') == 1
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 0
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+def test_wait_a_hang_mid_conversation_answers_503_when_the_hang_is_over(serve, http, pool, caplog):
+    caplog.set_level(logging.DEBUG)
+    base = serve(time_scale=LONG)
+    held = pool.submit(waited, base, "c1")
+    wait_until(lambda: active(http, base) == 1)
+    t0 = _fault(http, base, mode="hang")
+    status, body, _ = held.result(10)
+    assert status == 503 and "hang" in body["error"]
+    assert LEASE * 0.8 <= time.monotonic() - t0 < LEASE + 1.0  # held while the agent hangs, not to the service end
+    # Another fault ends the hang early, and with it the wait.
+    held = pool.submit(waited, base, "c2")
+    wait_until(lambda: active(http, base) == 1)
+    assert http.post(base + "/v1/admin/fault", json={"mode": "hang", "lease": 30}).status_code == 200
+    time.sleep(0.1)
+    assert not held.done()
+    started = time.monotonic()
+    assert http.post(base + "/v1/admin/fault", json={"mode": "none"}).status_code == 200
+    assert held.result(10)[0] == 503 and time.monotonic() - started < 1.0
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+def test_wait_an_error_fault_cuts_held_conversations_with_503(serve, http, pool):
+    base = serve(time_scale=LONG)
+    held = pool.submit(waited, base, "c1")
+    wait_until(lambda: active(http, base) == 1)
+    t0 = _fault(http, base, mode="error", error_rate=1.0)
+    status, body, _ = held.result(10)
+    assert status == 503 and "error fault" in body["error"]
+    assert time.monotonic() - t0 < 1.0
+    r = http.post(base + WAIT, json={"customer_id": "c2", "channel": "email"})
+    assert r.status_code == 500  # a new one under the fault: refused at once, as without wait
+    text = http.get(base + "/metrics").text
+    assert metric(text, 'clawctl_agent_requests_total{outcome="error"}') == 2
+    assert metric(text, "clawctl_agent_active_conversations") == 0
+
+
+@pytest.mark.parametrize("cause", ["drain", "unready", "slow"])
+def test_wait_drain_unready_and_slow_let_the_conversation_end_with_200(serve, http, pool, cause):
+    base = serve(time_scale=SHORT * 3)
+    held = pool.submit(waited, base, "c1")
+    wait_until(lambda: active(http, base) == 1)
+    if cause == "drain":
+        assert http.post(base + "/v1/admin/drain").status_code == 200
+    else:
+        _fault(http, base, mode=cause, latency=0.2)
+    status, body, seconds = held.result(10)
+    assert status == 200 and body["service_s"] == pytest.approx(60 * SHORT * 3)
+    assert seconds <= body["service_s"] + LATE
+
+
+def test_wait_slow_adds_its_latency_before_the_conversation(serve, http):
+    base = serve(time_scale=SHORT)
+    _fault(http, base, mode="slow", latency=0.2)
+    status, body, seconds = waited(base, "c1")
+    assert status == 200 and body["service_s"] == pytest.approx(60 * SHORT)  # the latency is not service time
+    assert body["service_s"] + 0.2 - EARLY <= seconds <= body["service_s"] + 0.2 + LATE
+
+
+def test_wait_a_client_that_leaves_leaves_the_conversation_running(serve, http, fleet_one, caplog):
+    """The slot stays busy until the conversation's end, as a real one would; nothing is logged."""
+    import socket
+    from urllib.parse import urlsplit
+
+    caplog.set_level(logging.DEBUG)
+    base = serve(fleet_file=fleet_one, time_scale=SHORT * 4)  # one slot, 1.2 s conversations
+    body = json.dumps({"customer_id": "c1", "channel": "email"}).encode()
+    with socket.create_connection(("127.0.0.1", urlsplit(base).port), timeout=5) as sock:
+        sock.sendall(b"POST " + WAIT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        started = time.monotonic()
+        wait_until(lambda: active(http, base) == 1)
+    assert talk(http, base, "c2").status_code == 429  # the slot is still busy
+    wait_until(lambda: active(http, base) == 0, limit=3.0)
+    assert time.monotonic() - started >= 60 * SHORT * 4 - 0.1  # it ran to its end
+    assert talk(http, base, "c2").status_code == 201
+    text = http.get(base + "/metrics").text
+    assert metric(text, 'clawctl_agent_requests_total{outcome="ok"}') == 2  # the left one ended normally
+    assert metric(text, 'clawctl_agent_requests_total{outcome="error"}') == 0
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+def test_wait_in_all_mode_under_the_agents_prefix(serve, http, pool):
+    base = serve(None, all_agents=True, time_scale=SHORT)
+    status, body, seconds = waited(f"{base}/agents/a2", "c1")
+    assert status == 200 and body["service_s"] == pytest.approx(60 * SHORT)
+    assert body["service_s"] - EARLY <= seconds <= body["service_s"] + LATE
+    r = http.post(f"{base}/agents/a1/v1/conversations?wait=maybe", json={"customer_id": "c1"})
+    assert r.status_code == 400 and "wait" in r.json()["error"]
+    # A crash of one agent drops its held requests only; the port stays open for the others.
+    a3 = pool.submit(waited, f"{base}/agents/a3", "c2")
+    a1 = pool.submit(waited, f"{base}/agents/a1", "c3")
+    wait_until(lambda: active(http, f"{base}/agents/a3") == 1 and active(http, f"{base}/agents/a1") == 1)
+    assert http.post(f"{base}/agents/a3/v1/admin/fault", json={"mode": "crash", "lease": 30}).status_code == 200
+    assert isinstance(a3.result(10)[0], httpx.TransportError)
+    assert a1.result(10)[0] == 200
+
+
+def test_wait_still_needs_the_token(serve, http):
+    base = serve(token="s3cret-token", time_scale=SHORT)
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = http.post(base + WAIT, json={"customer_id": "c1", "channel": "email"}, headers=headers)
+        assert r.status_code == 401 and r.json() == {"error": "missing or wrong bearer token"}
+    r = http.post(base + "/v1/conversations?wait=bad", json={"customer_id": "c1"})
+    assert r.status_code == 401  # the token is checked before anything else
+    assert waited(base, "c1", headers={"Authorization": "Bearer s3cret-token"})[0] == 200
+
+
+def test_stopping_the_server_ends_held_requests_at_once(fleet):
+    """A held request does not keep the server from stopping (aiohttp would wait up to 60 s for it)."""
+    agents, _ = build(ServeOptions("a1", fleet=fleet, seed=1, time_scale=LONG))
+    server = AgentServer(agents)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="agent-server-stop", daemon=True)
+    thread.start()
+    try:
+        port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
+        base = f"http://127.0.0.1:{port}"
+        with ThreadPoolExecutor(max_workers=1) as executor, httpx.Client(trust_env=False, timeout=5.0) as http:
+            held = executor.submit(waited, base, "c1")
+            wait_until(lambda: active(http, base) == 1)
+            started = time.monotonic()
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+            assert time.monotonic() - started < 2.0
+            assert isinstance(held.result(10)[0], httpx.TransportError)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -4,9 +4,10 @@ Two servers run for the whole module, in-process on an asyncio loop in a backgro
 agent at `/` with a token, and a fleet of two agents with different tokens under `/agents/<id>/`
 (as `clawctl agent serve --all`). Every example is one HTTP/1.1 request written byte by byte on a
 raw socket: a random method, a path under `/v1` (known routes, random segments, probes), a query
-string, an Authorization header (none, right, wrong, another agent's, another scheme, non-UTF-8
-bytes, twice), and a body (random bytes, random JSON, deep JSON, huge numbers, NaN, lone surrogates,
-fault, conversation and import bodies with hostile values, bodies over the limits, chunked or not).
+string (`?wait=` variants among them), an Authorization header (none, right, wrong, another agent's,
+another scheme, non-UTF-8 bytes, twice), and a body (random bytes, random JSON, deep JSON, huge
+numbers, NaN, lone surrogates, fault, conversation and import bodies with hostile values, bodies over
+the limits, chunked or not).
 
 Properties, checked on every example:
 - the server answers, within ANSWER_LIMIT seconds;
@@ -38,7 +39,7 @@ from urllib.parse import quote
 
 import pytest
 import yarl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from clawctl.adapters.agent_server import BODY_LIMIT, IMPORT_BODY_LIMIT, AgentServer
@@ -61,6 +62,10 @@ FUZZ_EXAMPLES = SOAK or 2000  # about 20 s on a shared 2-core machine
 TOKENS = {"solo": "solo-tok-3f9a", "a1": "a1-tok-77c2", "a2": "a2-tok-0be5"}
 OPEN = {"/healthz", "/health", "/readyz", "/ready", "/startupz", "/startup", "/metrics"}
 ROUTES = ["info", "conversations", "sessions", "sessions/import", "admin/fault", "admin/drain", "admin/resume"]
+# `?wait=` of POST /v1/conversations: the two values it takes (the answer is held for the 60 ms
+# conversation), and others, which are a 400.
+WAIT_QUERIES = ["wait=1", "wait=true", "wait=1", "wait=0", "wait=false", "wait=", "wait", "wait=TRUE", "wait=%ff",
+                "wait=1&wait=1", "wait=1&wait=0", "x=%00&wait=1", "wait=1%00", "wait=%31", "WAIT=1"]
 
 
 # ------------------------------------------------------------------------------------- the servers
@@ -390,7 +395,10 @@ def cases(draw) -> Case:
         path = "/v1/" + route
     target = prefix + path
     if draw(st.booleans()):
-        target += "?" + "&".join(f"{draw(SEGMENT)}={draw(SEGMENT)}" for _ in range(draw(st.integers(1, 3))))
+        if route == "conversations" or draw(st.booleans()):  # a `wait` query (only conversations read it)
+            target += "?" + draw(st.sampled_from(WAIT_QUERIES))
+        else:
+            target += "?" + "&".join(f"{draw(SEGMENT)}={draw(SEGMENT)}" for _ in range(draw(st.integers(1, 3))))
     proper = b"POST" if route in ("conversations", "sessions/import") or route.startswith("admin/") else b"GET"
     method = draw(st.one_of(st.just(proper), st.just(proper),  # about half the requests use the route's method
                             st.sampled_from([b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"HEAD", b"OPTIONS"]),
@@ -468,6 +476,12 @@ def _accepted_fault_problems(value: dict) -> list[str]:
 @settings(max_examples=FUZZ_EXAMPLES, derandomize=not SOAK, deadline=None, database=None,
           suppress_health_check=list(HealthCheck), print_blob=True)
 @given(case=cases())
+# Held answers (`?wait=1`) on both servers, whatever the random examples reach: each is held for the
+# conversation's 60 ms, then 200.
+@example(case=Case("one", "solo", b"POST", b"/v1/conversations?wait=1", [b"Bearer " + TOKENS["solo"].encode()],
+                   b"application/json", b'{"customer_id": "held-1", "channel": "email"}', False))
+@example(case=Case("many", "a2", b"POST", b"/agents/a2/v1/conversations?wait=true",
+                   [b"Bearer " + TOKENS["a2"].encode()], None, b'{"customer_id": "held-2"}', True))
 def test_fuzz_every_route_answers_in_bounds_without_500_or_traceback(served, case):
     found = problems(served, case)
     assert not found, f"{case.method!r} {case.target[:200]!r} auth={case.auth!r} " \

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from clawctl.core import refagent
+from clawctl.core import refagent, refagent_sessions
 from clawctl.core.refagent import (
     BUCKETS,
     MAX_FIELD_CHARS,
@@ -38,8 +38,9 @@ def agent(*, cap: int = 2, mean: float = 10.0, kind: str = "deterministic", seed
 
 
 def start(ref: ReferenceAgent, customer: str, now: float, **extra) -> tuple[dict, float]:
-    return ref.start_conversation({"customer_id": customer, "channel": "email", "type": "question", **extra},
-                                  now, f"t{now}")
+    taken = ref.start_conversation({"customer_id": customer, "channel": "email", "type": "question", **extra},
+                                   now, f"t{now}")
+    return taken.body, taken.service
 
 
 # ---------------------------------------------------------------------------------- capacity and expiry
@@ -75,6 +76,17 @@ def test_expiry_frees_slots_at_the_drawn_service_time():
     assert ref.expire(105.0, "t") == [body["session_id"]]
     assert not ref.active
     start(ref, "c2", 105.0)  # the slot is free again
+
+
+def test_start_conversation_says_whether_the_conversation_is_new():
+    ref = agent(cap=1, mean=10.0, time_scale=0.5)
+    first = ref.start_conversation({"customer_id": "c1"}, 0.0, STAMP)
+    assert first.new and first.service == pytest.approx(5.0) and ref.active[first.body["session_id"]] == 5.0
+    turn = ref.start_conversation({"customer_id": "c1"}, 1.0, STAMP)  # mid-conversation: another turn
+    assert turn == (first.body, 0.0, False)
+    ref.expire(5.0, STAMP)
+    again = ref.start_conversation({"customer_id": "c1"}, 6.0, STAMP)  # the same session, a new conversation
+    assert again.new and again.body == first.body and ref.active[first.body["session_id"]] == 11.0
 
 
 def test_service_times_are_drawn_from_the_distribution_with_the_seed():
@@ -217,6 +229,50 @@ def test_fault_defaults_and_validation():
         with pytest.raises(ApiError) as err:
             ref.set_fault(bad, 0.0)
         assert err.value.status == 400
+
+
+@pytest.mark.parametrize("mode,body,cut", [
+    ("crash", {}, 2), ("hang", {}, 2), ("error", {}, 2), ("error", {"error_rate": 0}, 0),
+    ("slow", {"latency": 1}, 0), ("unready", {}, 0), ("none", {}, 0),
+])
+def test_cut_by_fault_ends_the_conversations_a_fault_cuts_short(mode, body, cut):
+    """crash and hang cut every conversation in progress, error each one at error_rate; the others none."""
+    ref = agent(cap=2)
+    ids = [start(ref, c, 0.0)[0]["session_id"] for c in ("c1", "c2")]
+    ref.set_fault({"mode": mode, **body}, 1.0)
+    out = ref.cut_by_fault("t-cut")
+    assert out == ids[:cut] and len(ref.active) == 2 - cut
+    for sid in out:
+        assert ref.sessions[sid].history[-1] == {"role": "agent", "event": "conversation_cut", "fault": mode,
+                                                 "at": "t-cut"}
+        assert ref.sessions[sid].updated_at == "t-cut"
+    assert len(ref.sessions) == 2  # the sessions stay; only the conversations end
+    if cut:
+        start(ref, "c3", 2.0)  # a slot is free again (the server, not the core, refuses requests during a fault)
+    assert ref.budget.used == sum(s.size for s in ref.sessions.values())
+
+
+def test_an_error_fault_cuts_each_conversation_with_its_rate():
+    ref = agent(cap=400, seed=11)
+    for i in range(400):
+        start(ref, f"c{i}", 0.0)
+    ref.set_fault({"mode": "error", "error_rate": 0.25}, 1.0)
+    cut = ref.cut_by_fault(STAMP)
+    assert 60 <= len(cut) <= 140  # binomial(400, 0.25): mean 100, sd 8.7
+    assert len(ref.active) == 400 - len(cut)
+
+
+def test_drain_cuts_no_conversation():
+    ref = agent(cap=2)
+    body, _ = start(ref, "c1", 0.0)
+    ref.draining = True
+    assert ref.cut_by_fault(STAMP) == []
+    assert ref.expire(10.0, STAMP) == [body["session_id"]]  # it ends at its end time
+
+
+def test_the_session_store_names_stay_importable_from_refagent():
+    for name in ("ApiError", "Budget", "Session", "state_hash", "weight", "MAX_SESSIONS", "MAX_EVENTS"):
+        assert getattr(refagent, name) is getattr(refagent_sessions, name)
 
 
 def test_readiness_bodies():
@@ -365,7 +421,7 @@ def test_import_limits_are_413_and_nothing_is_imported():
 
 
 def test_the_session_store_is_bounded_by_count(monkeypatch):
-    monkeypatch.setattr(refagent, "MAX_SESSIONS", 3)
+    monkeypatch.setattr(refagent_sessions, "MAX_SESSIONS", 3)
     ref = agent(cap=1, mean=10.0)
     for i in range(5):
         start(ref, f"c{i}", i * 20.0)  # each conversation is over before the next starts
@@ -397,7 +453,7 @@ def test_the_session_store_is_bounded_by_memory_shared_by_the_agents_of_a_proces
 
 
 def test_a_session_keeps_its_newest_events(monkeypatch):
-    monkeypatch.setattr(refagent, "MAX_EVENTS", 5)
+    monkeypatch.setattr(refagent_sessions, "MAX_EVENTS", 5)
     ref = agent(cap=1)
     start(ref, "c1", 0.0)
     for i in range(20):
