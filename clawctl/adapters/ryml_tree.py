@@ -2,9 +2,14 @@
 
 rapidyaml parses a 4.5 MB fleet in about 0.1 s, but reading the tree one SWIG call per node costs
 about 4 us a node (0.9 s for 10,000 agents). Its node table is a plain C array of 144-byte records;
-:func:`node_table` reads the columns we need straight from that array with ctypes, after checking
-the layout against the SWIG accessors on sampled nodes. If the check fails (another rapidyaml
-build), it falls back to the accessors: slower, never wrong.
+:func:`node_table` reads the columns we need straight from that array, after checking the layout
+against the SWIG accessors on sampled nodes. If the check fails (another rapidyaml build), it falls
+back to the accessors: slower, never wrong.
+
+The columns are strided views of the tree's own array, not copies: a Python list of ints costs about
+40 bytes a node a column, which for a 16 MiB file of short items was gigabytes. Indexing a view
+costs about what indexing a list does. A view is valid as long as the tree lives: the table keeps a
+reference to it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import ctypes
 import os
 import random
+from array import array
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,6 +42,8 @@ T_VAL_PLAIN = int(ryml.VAL_PLAIN)
 T_KEY_PLAIN = int(ryml.KEY_PLAIN)
 T_VAL_DQUO = int(ryml.VAL_DQUO)
 T_VAL_SQUO = int(ryml.VAL_SQUO)
+T_VAL_LITERAL = int(ryml.VAL_LITERAL)
+T_VAL_FOLDED = int(ryml.VAL_FOLDED)
 T_KEY_QUOTED = int(ryml.KEYQUO)
 T_VAL_QUOTED = int(ryml.VALQUO)
 
@@ -42,7 +51,6 @@ _WORDS = 18  # uint64 words per NodeData record in rapidyaml 0.15
 _W_TYPE, _W_KEY, _W_KEY_LEN, _W_VAL, _W_VAL_LEN = 0, 3, 4, 9, 10
 _W_KEY_TAG, _W_KEY_ANCHOR, _W_VAL_TAG, _W_VAL_ANCHOR = 1, 5, 7, 11
 _W_FIRST, _W_NEXT = 14, 16
-_NEEDED = (_W_TYPE, _W_KEY, _W_KEY_LEN, _W_VAL, _W_VAL_LEN, _W_FIRST, _W_NEXT)
 
 
 class ParseError(Exception):
@@ -69,9 +77,13 @@ def _quiet_stderr():
         os.close(devnull)
 
 
-def parse(buf: bytearray) -> ryml.Tree:
-    """Parse ``buf`` in place (scalars point into it); raise :class:`ParseError` with a position."""
-    tree = ryml.Tree()
+def parse(buf: bytearray, capacity: int = 0) -> ryml.Tree:
+    """Parse ``buf`` in place (scalars point into it); raise :class:`ParseError` with a position.
+
+    ``capacity`` reserves room for that many nodes up front: rapidyaml doubles its node array when
+    it is full, which for a large file means a copy of the whole array and up to twice the memory.
+    """
+    tree = ryml.Tree(capacity, 0) if capacity > 0 else ryml.Tree()
     try:
         with _quiet_stderr():
             ryml.parse_in_place(buf, tree)
@@ -85,16 +97,35 @@ def parse(buf: bytearray) -> ryml.Tree:
 
 @dataclass(slots=True)
 class NodeTable:
-    """Columns of the tree, indexed by node id. Offsets are relative to the parsed buffer."""
+    """Columns of the tree, indexed by node id.
 
-    types: list[int]
-    key_off: list[int]
-    key_len: list[int]
-    val_off: list[int]
-    val_len: list[int]
-    first_child: list[int]
-    next_sibling: list[int]
+    ``key_ptr`` and ``val_ptr`` are the addresses of the key and value text (0 for none);
+    ``ptr - base`` is the offset in the parsed buffer. A scalar rapidyaml had to write elsewhere
+    (its arena) has an offset outside ``0..len(buffer)``: read it through :func:`text_at`.
+    ``first_child`` and ``next_sibling`` are -1 for none.
+    """
+
+    types: Sequence[int]
+    key_ptr: Sequence[int]
+    key_len: Sequence[int]
+    val_ptr: Sequence[int]
+    val_len: Sequence[int]
+    first_child: Sequence[int]
+    next_sibling: Sequence[int]
+    base: int
     fast: bool
+    owner: object = None  # what keeps the viewed memory alive (the tree)
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def key_off(self, node: int) -> int:
+        ptr = self.key_ptr[node]
+        return ptr - self.base if ptr else -1
+
+    def val_off(self, node: int) -> int:
+        ptr = self.val_ptr[node]
+        return ptr - self.base if ptr else -1
 
 
 def _address(buf: bytearray) -> int:
@@ -103,34 +134,31 @@ def _address(buf: bytearray) -> int:
     return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
 
 
-def _as_signed(values: list[int]) -> list[int]:
-    top = 1 << 63
-    return [v - (1 << 64) if v >= top else v for v in values]
-
-
-def _read_raw(tree: ryml.Tree) -> dict[int, list[int]] | None:
+def _columns(tree: ryml.Tree) -> tuple[memoryview, memoryview] | None:
+    """The node array as unsigned and as signed 64-bit words (views, not copies)."""
     header = (ctypes.c_uint64 * 3).from_address(int(tree.this))
     array, capacity, size = header[0], header[1], header[2]
-    if size != tree.size() or capacity != tree.capacity() or not array:
+    if size != tree.size() or capacity != tree.capacity() or not array or not size:
         return None
-    raw = memoryview((ctypes.c_uint64 * (size * _WORDS)).from_address(array)).cast("B").cast("Q")
-    return {w: raw[w::_WORDS].tolist() for w in _NEEDED}
+    raw = memoryview((ctypes.c_uint64 * (size * _WORDS)).from_address(array)).cast("B")
+    return raw.cast("Q"), raw.cast("q")
 
 
-def _layout_ok(tree: ryml.Tree, cols: dict[int, list[int]]) -> bool:
+def _layout_ok(tree: ryml.Tree, unsigned: memoryview, signed: memoryview) -> bool:
     size = tree.size()
     sample = list(range(min(size, 32))) + random.Random(size).sample(range(size), min(size, 32))
     for n in sample:
+        row = n * _WORDS
         ty = _ryml.Tree_type(tree, n)
-        if cols[_W_TYPE][n] != ty:
+        if unsigned[row + _W_TYPE] != ty:
             return False
         fc = _ryml.Tree_first_child(tree, n)
         ns = _ryml.Tree_next_sibling(tree, n)
-        if cols[_W_FIRST][n] != fc or cols[_W_NEXT][n] != ns:
+        if signed[row + _W_FIRST] != (-1 if fc == NONE else fc) or signed[row + _W_NEXT] != (-1 if ns == NONE else ns):
             return False
         if ty & T_VAL and not ty & (T_MAP | T_SEQ):
             view = _ryml.Tree_val(tree, n)  # None for a null value (`---` alone, `&a` alone)
-            ptr, length = cols[_W_VAL][n], cols[_W_VAL_LEN][n]
+            ptr, length = unsigned[row + _W_VAL], unsigned[row + _W_VAL_LEN]
             raw = ctypes.string_at(ptr, length) if ptr else b""
             if (b"" if view is None else bytes(view)) != raw or (view is None and length):
                 return False
@@ -139,26 +167,34 @@ def _layout_ok(tree: ryml.Tree, cols: dict[int, list[int]]) -> bool:
 
 def node_table(tree: ryml.Tree, buf: bytearray) -> NodeTable:
     base = _address(buf)
-    cols = _read_raw(tree)
-    if cols is not None and _layout_ok(tree, cols):
+    cols = _columns(tree)
+    if cols is not None and _layout_ok(tree, *cols):
+        unsigned, signed = cols
         return NodeTable(
-            types=cols[_W_TYPE],
-            key_off=[p - base if p else -1 for p in cols[_W_KEY]],
-            key_len=cols[_W_KEY_LEN],
-            val_off=[p - base if p else -1 for p in cols[_W_VAL]],
-            val_len=cols[_W_VAL_LEN],
-            first_child=_as_signed(cols[_W_FIRST]),
-            next_sibling=_as_signed(cols[_W_NEXT]),
+            types=unsigned[_W_TYPE::_WORDS],
+            key_ptr=unsigned[_W_KEY::_WORDS],
+            key_len=unsigned[_W_KEY_LEN::_WORDS],
+            val_ptr=unsigned[_W_VAL::_WORDS],
+            val_len=unsigned[_W_VAL_LEN::_WORDS],
+            first_child=signed[_W_FIRST::_WORDS],
+            next_sibling=signed[_W_NEXT::_WORDS],
+            base=base,
             fast=True,
+            owner=tree,
         )
     return _slow_table(tree, base)
 
 
-def parents(table: NodeTable) -> tuple[list[int], list[int]]:
-    """Each node's parent (-1 for the root) and its index among its siblings, in one pass."""
+def parents(table: NodeTable) -> tuple[array, array]:
+    """Each node's parent (-1 for the root) and its index among its siblings, in one pass.
+
+    Arrays, not lists: 16 bytes a node rather than about 80.
+    """
     size = len(table.types)
-    parent, ordinal = [-1] * size, [0] * size
+    parent, ordinal = array("q", bytes(8 * size)), array("q", bytes(8 * size))
     first, nxt = table.first_child, table.next_sibling
+    if size:
+        parent[0] = -1  # the root; every other node is some node's child
     for node in range(size):
         child, i = first[node], 0
         while child >= 0:
@@ -169,21 +205,20 @@ def parents(table: NodeTable) -> tuple[list[int], list[int]]:
 
 def _slow_table(tree: ryml.Tree, base: int) -> NodeTable:
     size = tree.size()
-    types, koff, klen, voff, vlen, fc, ns = ([] for _ in range(7))
+    types, kptr, klen, vptr, vlen, fc, ns = ([] for _ in range(7))
     for n in range(size):
         ty = _ryml.Tree_type(tree, n)
         types.append(ty)
-        for getter, offs, lens in ((_ryml.Tree_key, koff, klen), (_ryml.Tree_val, voff, vlen)):
-            # What the record holds, as node_table reads it: an empty scalar (`""`) keeps its offset.
+        for getter, ptrs, lens in ((_ryml.Tree_key, kptr, klen), (_ryml.Tree_val, vptr, vlen)):
+            # What the record holds, as node_table reads it: an empty scalar (`""`) keeps its address.
             view = getter(tree, n)
-            address = _view_address(view) if view is not None else 0
-            offs.append(address - base if address else -1)
+            ptrs.append(_view_address(view) if view is not None else 0)
             lens.append(len(view) if view is not None else 0)
         first = _ryml.Tree_first_child(tree, n)
         nxt = _ryml.Tree_next_sibling(tree, n)
         fc.append(-1 if first == NONE else first)
         ns.append(-1 if nxt == NONE else nxt)
-    return NodeTable(types, koff, klen, voff, vlen, fc, ns, fast=False)
+    return NodeTable(types, kptr, klen, vptr, vlen, fc, ns, base=base, fast=False, owner=tree)
 
 
 class _PyBuffer(ctypes.Structure):

@@ -6,6 +6,7 @@ Everything refused here is refused with one line naming the file, and exit 3.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,24 +58,37 @@ def _walk(folder: Path):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         for name in files:
             if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
+                path = Path(root) / name
+                # A FIFO or a device found in a folder is skipped: opening a FIFO waits for a writer.
+                # Named on the command line, any kind of file is read (with the same bound).
+                if path.is_file() or path.is_symlink() and not path.exists():
+                    yield path
 
 
 def read(source: Source, *, max_bytes: int = MAX_BYTES, stdin: BinaryIO | None = None) -> bytes:
-    """The file's bytes, checked: size, text (UTF-8 only, a BOM is dropped)."""
+    """The file's bytes, checked: size, text (UTF-8 only, a BOM is dropped).
+
+    Every input is read with a bound, ``max_bytes + 1`` bytes at most, whatever it is: a regular
+    file, standard input, a pipe or process substitution (``<(cmd)``), a FIFO or a device such as
+    ``/dev/zero``. Reading one byte more than the limit is what tells an input over the limit.
+    """
     if source.path is None:
         stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
         if stream is None:  # stdin closed (`<&-`)
             raise InputError(f"{source.name}: no standard input to read")
         try:
-            data = stream.read(max_bytes + 1)
+            data = _read_bounded(stream, max_bytes + 1)
         except OSError as exc:  # stdin redirected from a folder, say
             raise InputError(f"{source.name}: cannot read standard input: {exc.strerror or exc}") from None
     else:
         try:
-            if source.path.stat().st_size > max_bytes:
-                raise InputError(_too_large(source.name, source.path.stat().st_size, max_bytes))
-            data = source.path.read_bytes()
+            with open(source.path, "rb") as stream:
+                info = os.fstat(stream.fileno())
+                if stat.S_ISDIR(info.st_mode):
+                    raise IsADirectoryError(source.path)
+                if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                    raise InputError(_too_large(source.name, info.st_size, max_bytes))
+                data = _read_bounded(stream, max_bytes + 1)
         except FileNotFoundError:
             raise InputError(f"{source.name}: no such file (a broken link?)") from None
         except IsADirectoryError:
@@ -83,9 +97,22 @@ def read(source: Source, *, max_bytes: int = MAX_BYTES, stdin: BinaryIO | None =
             raise InputError(f"{source.name}: permission denied") from None
         except OSError as exc:
             raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > max_bytes:  # stdin, read no further than the limit: its size is unknown
+    if len(data) > max_bytes:  # read no further than the limit: the size of a stream is unknown
         raise InputError(_too_large(source.name, None, max_bytes))
     return decode_check(source.name, data)
+
+
+def _read_bounded(stream: BinaryIO, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``stream``, however few each read returns (a raw pipe)."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:  # end of input (None from a non-blocking stream with nothing to give: stop too)
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(name: str, size: int | None, limit: int) -> str:

@@ -25,8 +25,12 @@ _DAY_SETS = {
     "weekdays": frozenset(range(5)),
     "weekends": frozenset({5, 6}),
 }
-_TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?", re.IGNORECASE)
+_TIME = re.compile(r"([0-9]{1,2})(?::([0-9]{2}))?\s*([ap]\.?m\.?)?", re.IGNORECASE)
 _SCHEDULE = re.compile(r"\s*(\S+?)\s*-\s*(\S+)\s+(.+?)\s*")
+# No time, day list or schedule takes this many characters; longer text is refused before any
+# pattern runs (the schedule pattern backtracks: its work grows with the square of the length).
+MAX_TEXT = 200
+_SHOWN = 40
 
 SCHEDULE_FORMS = "`9AM-6PM weekdays`, `09:00-17:30 Mon-Fri` or `22:00-06:00 Mon,Wed,Fri`"
 
@@ -64,8 +68,22 @@ class Hours:
         return length * len(self.days)
 
 
+def _show(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+
+
+def _text(value: object, what: str, forms: str) -> str:
+    """``value`` as a string short enough to parse, else the ValueError every parser here raises."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected {what} as text ({forms}), got {type(value).__name__}")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"`{_show(value)}` is too long to be {what} ({len(value):,} characters); use {forms}")
+    return value
+
+
 def parse_time(text: str, *, is_end: bool = False) -> int:
     """Minutes after midnight for ``9AM``, ``9:30am``, ``18:00``; ``24:00`` only as an end."""
+    text = _text(text, "a time", "`9AM`, `9:30AM` or `18:00`")
     m = _TIME.fullmatch(text.strip())
     if not m:
         raise ValueError(f"`{text}` is not a time; use `9AM`, `9:30AM` or `18:00`")
@@ -88,10 +106,13 @@ def parse_time(text: str, *, is_end: bool = False) -> int:
     return hour * 60 + minute
 
 
+_DAY_FORMS = "`daily`, `weekdays`, `weekends`, `Mon-Fri`, `Mon,Wed,Fri` or a list of days"
+
+
 def _day(token: str) -> int:
     key = token.strip().lower()
     if key not in _DAY_ALIASES:
-        raise ValueError(f"`{token.strip()}` is not a day; use Mon, Tue, Wed, Thu, Fri, Sat or Sun")
+        raise ValueError(f"`{_show(token.strip())}` is not a day; use Mon, Tue, Wed, Thu, Fri, Sat or Sun")
     return _DAY_ALIASES[key]
 
 
@@ -99,9 +120,10 @@ def parse_days(spec: str | list[str]) -> frozenset[int]:
     """Days from ``daily``, ``weekdays``, ``weekends``, ``Mon-Fri``, ``Mon,Wed,Fri`` or a list."""
     if isinstance(spec, list):
         out: set[int] = set()
-        for item in spec:
-            out |= parse_days(item)
+        for item in spec:  # items are day specs as text: a list in a list is refused, not recursed into
+            out |= parse_days(_text(item, "days", _DAY_FORMS))
         return frozenset(out)
+    spec = _text(spec, "days", _DAY_FORMS)
     text = spec.strip().lower()
     if text in _DAY_SETS:
         return _DAY_SETS[text]
@@ -123,9 +145,13 @@ def parse_days(spec: str | list[str]) -> frozenset[int]:
     return frozenset(days)
 
 
-@lru_cache(maxsize=2048)
 def parse_schedule(text: str) -> Hours:
     """``9AM-6PM weekdays`` -> :class:`Hours`."""
+    return _parse_schedule(_text(text, "a schedule", SCHEDULE_FORMS))
+
+
+@lru_cache(maxsize=2048)
+def _parse_schedule(text: str) -> Hours:
     m = _SCHEDULE.fullmatch(text)
     if not m:
         raise ValueError(f"`{text}` is not a schedule; use {SCHEDULE_FORMS}")

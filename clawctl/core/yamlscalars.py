@@ -26,6 +26,19 @@ _CORE_FIRST = frozenset("0123456789-+.~nNtTfF")
 _MISSING = object()
 _VALUE_KEY = "(the YAML 1.1 value key)"  # what a YAML 1.1 reader makes of a plain `=`
 
+# YAML 1.2 integers are unbounded, but no fleet value needs more than 20 digits, and Python refuses
+# to convert strings of more than 4,300 digits to int and back (640 at its strictest setting). Past
+# this many digits the loader reports the scalar (Y006) instead of reading it.
+MAX_INT_DIGITS = 100
+
+
+class IntegerTooLong(ValueError):
+    """A plain scalar that is an integer of more than :data:`MAX_INT_DIGITS` digits."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"an integer of {digits:,} digits (at most {MAX_INT_DIGITS})")
+        self.digits = digits
+
 
 _CORE_ANY = re.compile(
     r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
@@ -46,10 +59,13 @@ def resolve_core(text: str) -> object:
     if text in _FALSE:
         return False
     if _INT10.fullmatch(text):
+        _check_digits(len(text.lstrip("+-")))
         return int(text)
     if _INT8.fullmatch(text):
+        _check_digits(len(text) - 2)
         return int(text[2:], 8)
     if _INT16.fullmatch(text):
+        _check_digits(len(text) - 2)
         return int(text[2:], 16)
     if _FLOAT.fullmatch(text):
         return float(text)
@@ -58,6 +74,11 @@ def resolve_core(text: str) -> object:
     if text in _NAN:
         return math.nan
     return text
+
+
+def _check_digits(digits: int) -> None:
+    if digits > MAX_INT_DIGITS:
+        raise IntegerTooLong(digits)
 
 
 # YAML 1.1 (the type repository as PyYAML, go-yaml v2 and SnakeYAML implement it).
@@ -78,6 +99,27 @@ _Y11_TIMESTAMP = re.compile(
     r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
 )
 _Y11_FIRST = frozenset("0123456789-+.~nNtTfFyYoO<=")
+
+
+class _LongInteger:
+    """What a YAML 1.1 reader makes of an integer too long to convert here: named, never shown."""
+
+    def __repr__(self) -> str:
+        return f"an integer of more than {MAX_INT_DIGITS} digits"
+
+
+_LONG_INTEGER = _LongInteger()
+
+
+def _y11_integer(text: str, base: int, prefix: int) -> object:
+    """A YAML 1.1 integer (underscores allowed; ``prefix`` characters such as `0x` after the sign)."""
+    sign = -1 if text[0] == "-" else 1
+    body = text.lstrip("+-")[prefix:].replace("_", "")
+    if not body:  # `0b_`, `0x_`: PyYAML fails on them; nothing to warn about
+        return _MISSING
+    if len(body) > MAX_INT_DIGITS:
+        return _LONG_INTEGER
+    return sign * int(body, base)
 
 
 def _sexagesimal(text: str) -> float:
@@ -119,15 +161,21 @@ def yaml11_value(text: str) -> object:
     if text == "=":
         return _VALUE_KEY
     if _Y11_INT2.fullmatch(text):
-        return int(text.replace("_", "").replace("0b", ""), 2)
+        return _y11_integer(text, 2, 2)
     if _Y11_INT16.fullmatch(text):
-        return int(text.replace("_", ""), 16)
+        return _y11_integer(text, 16, 2)
     if _Y11_INT8.fullmatch(text) and text.lstrip("+-") != "0":
-        return int(text.replace("_", ""), 8)
+        return _y11_integer(text, 8, 0)
     if _Y11_INT10.fullmatch(text):
-        return int(text.replace("_", ""))
+        return _y11_integer(text, 10, 0)
     if _Y11_INT60.fullmatch(text):
-        return int(_sexagesimal(text))
+        if len(text) > MAX_INT_DIGITS:
+            return _LONG_INTEGER
+        sign = -1 if text[0] == "-" else 1
+        total = 0
+        for part in text.lstrip("+-").replace("_", "").split(":"):
+            total = total * 60 + int(part)
+        return sign * total
     if _Y11_FLOAT60.fullmatch(text):
         return _sexagesimal(text)
     if _Y11_FLOAT.fullmatch(text) and text not in {".", "+.", "-."}:
@@ -149,6 +197,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+_LONG_INT_BITS = 332  # 2**332 has 100 digits
 _LONG_STRING = 40  # longer strings are described as "a string", to keep messages short
 
 
@@ -164,7 +213,11 @@ def describe(value: object, *, quote: str = "`") -> str:
     if isinstance(value, bool):
         return f"the boolean {'true' if value else 'false'}"
     if isinstance(value, int):
+        if value.bit_length() > _LONG_INT_BITS:  # str() of a huge int is slow, and refused past 4,300 digits
+            return f"an integer of more than {MAX_INT_DIGITS} digits"
         return f"the integer {value}"
+    if isinstance(value, _LongInteger):
+        return repr(value)
     if isinstance(value, float):
         return f"the float {value:g}"
     if isinstance(value, datetime):

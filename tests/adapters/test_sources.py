@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -77,7 +81,7 @@ def test_read_file(tmp_path):
 
 def test_size_limit_before_reading(tmp_path, monkeypatch):
     f = touch(tmp_path / "f.yaml", b"#" * 2048)
-    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a file over the limit"))
+    monkeypatch.setattr(sources, "_read_bounded", lambda *a: pytest.fail("read a file over the limit"))
     with pytest.raises(InputError, match=r"f\.yaml: .* over the 0 MiB limit"):
         read(Source("f.yaml", f), max_bytes=1024)
 
@@ -160,3 +164,121 @@ def test_latin1_names_byte_offset_and_line():
 def test_invalid_utf8_sequences(data, offset):
     with pytest.raises(InputError, match=f"at offset {offset} "):
         decode_check("f", data)
+
+
+# -- inputs that are not regular files: every read is bounded -----------------------------------------
+# (attack report item 7: `validate /dev/zero` read without bound; pipes must keep working like stdin)
+
+FLEET = b"agents:\n  a:\n    domain: sales\n    region: us-east\n    channels: [email]\n"
+
+
+def test_dev_zero_is_refused_after_the_limit_plus_one_byte():
+    with pytest.raises(InputError, match="/dev/zero: the input is over the 0 MiB limit"):
+        read(Source("/dev/zero", Path("/dev/zero")), max_bytes=4096)
+
+
+def test_dev_zero_through_the_cli_is_exit_3(cli):
+    result = cli("validate", "/dev/zero")  # the real 16 MiB limit: 16 MiB + 1 byte read, then refused
+    assert result.code == ExitCode.UNREADABLE
+    assert result.err.strip() == ("clawctl: error: /dev/zero: the input is over the 16 MiB limit for one "
+                                  "fleet file; split the fleet into several files")
+
+
+def test_dev_null_is_an_empty_file():
+    assert read(Source("/dev/null", Path("/dev/null"))) == b""
+
+
+def test_read_stops_at_the_bound_whatever_the_stream_gives():
+    class Endless(io.RawIOBase):
+        calls = 0
+
+        def readinto(self, b):  # a pipe: small reads, never an end
+            Endless.calls += 1
+            n = min(len(b), 7)
+            b[:n] = b"#" * n
+            return n
+
+        def readable(self):
+            return True
+
+    with pytest.raises(InputError, match="over the 0 MiB limit"):
+        read(Source("<stdin>", None), stdin=Endless(), max_bytes=1000)
+    assert Endless.calls <= 1001 // 7 + 2
+
+
+def _writer(path: Path, data: bytes) -> threading.Thread:
+    def run():
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except BrokenPipeError:  # the reader stopped at its bound and closed its end
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_fifo_is_read_like_stdin(tmp_path):
+    fifo = tmp_path / "fleet.yaml"
+    os.mkfifo(fifo)
+    writer = _writer(fifo, FLEET)
+    assert read(Source(str(fifo), fifo)) == FLEET
+    writer.join(5)
+
+
+def test_fifo_over_the_limit_is_refused_without_reading_it_all(tmp_path):
+    fifo = tmp_path / "fleet.yaml"
+    os.mkfifo(fifo)
+    writer = _writer(fifo, b"#" * 10_000)
+    with pytest.raises(InputError, match="the input is over the 0 MiB limit"):
+        read(Source(str(fifo), fifo), max_bytes=4096)
+    writer.join(5)
+    assert not writer.is_alive()
+
+
+def test_fifo_through_the_cli(cli, tmp_path):
+    fifo = tmp_path / "fleet.yaml"
+    os.mkfifo(fifo)
+    writer = _writer(fifo, FLEET)
+    result = cli("validate", str(fifo), "--format", "json", "--select", "Y,S")
+    writer.join(5)
+    assert result.code == ExitCode.OK, result.err
+    assert result.json()["findings"] == []
+
+
+def test_a_pipe_named_by_dev_fd_is_read(cli):
+    # What a process substitution hands over: /dev/fd/N, the read end of a pipe.
+    read_end, write_end = os.pipe()
+    try:
+        writer = threading.Thread(target=lambda: (os.write(write_end, FLEET), os.close(write_end)), daemon=True)
+        writer.start()
+        result = cli("validate", f"/dev/fd/{read_end}", "--format", "json", "--select", "Y,S")
+        writer.join(5)
+    finally:
+        os.close(read_end)
+    assert result.code == ExitCode.OK, result.err
+    assert result.json()["files"] == [f"/dev/fd/{read_end}"]
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash for a process substitution")
+def test_process_substitution_for_real(tmp_path):
+    fleet = touch(tmp_path / "fleet.yaml", FLEET)
+    script = f'exec "{sys.executable}" -m clawctl.cli.main validate <(cat "{fleet}") --format json --select Y,S'
+    run = subprocess.run(["/bin/bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert '"findings": []' in run.stdout
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash for a process substitution")
+def test_process_substitution_of_an_endless_generator_is_exit_3(tmp_path):
+    script = f'exec "{sys.executable}" -m clawctl.cli.main validate <(yes "a: 1")'
+    run = subprocess.run(["/bin/bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == ExitCode.UNREADABLE, run.stderr
+    assert "over the 16 MiB limit" in run.stderr
+
+
+def test_folder_walk_skips_fifos(tmp_path):
+    touch(tmp_path / "a.yaml")
+    os.mkfifo(tmp_path / "b.yaml")  # read, it would wait for a writer for ever
+    assert [Path(s.name).name for s in discover([str(tmp_path)])] == ["a.yaml"]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from pathlib import Path
 
 import pytest
 
 from clawctl.adapters import ryml_tree as rt
-from clawctl.adapters.yamlload import Budgets, load_yaml
-from clawctl.core.errors import InputError
+from clawctl.adapters import yamlbuild
+from clawctl.adapters.yamlload import Budgets, LoadedYaml, load_yaml, node_estimate
+from clawctl.core.errors import ExitCode, InputError
 from clawctl.core.findings import Span
 
 
@@ -354,7 +357,7 @@ agents:
 
 def _table_fields(table: rt.NodeTable) -> dict[str, list[int]]:
     return {name: list(getattr(table, name)) for name in
-            ("types", "key_off", "key_len", "val_off", "val_len", "first_child", "next_sibling")}
+            ("types", "key_ptr", "key_len", "val_ptr", "val_len", "first_child", "next_sibling")}
 
 
 def test_fast_table_equals_the_accessor_table():
@@ -376,7 +379,7 @@ def test_fast_table_equals_the_accessor_table_on_small_documents(text):
 def test_loader_gives_the_same_answers_on_the_slow_table(monkeypatch):
     text = VARIED + "dup: 1\ndup: NO\n"
     fast_doc = load(text)
-    monkeypatch.setattr(rt, "_layout_ok", lambda tree, cols: False)  # as if rapidyaml's layout changed
+    monkeypatch.setattr(rt, "_layout_ok", lambda *args: False)  # as if rapidyaml's layout changed
     slow_doc = load(text)
     assert slow_doc._table is not None and not slow_doc._table.fast
     assert slow_doc.data == fast_doc.data
@@ -384,3 +387,292 @@ def test_loader_gives_the_same_answers_on_the_slow_table(monkeypatch):
            [(p.code, p.span, p.path) for p in fast_doc.problems]
     for path in [("agents", "a", "channels", 1), ("agents", "b", "tagged"), ("agents", "a", "empty"), ("dup",)]:
         assert slow_doc.locate(path) == fast_doc.locate(path)
+
+
+# -- hostile inputs (attack report items 6 and 8): each class fixed at its root -----------------------
+
+HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile" / "loader"
+EXPECTED = json.loads((HOSTILE / "expected.json").read_text())
+
+
+def test_the_corpus_and_its_expectations_list_the_same_files():
+    assert sorted(p.name for p in HOSTILE.glob("*.yaml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_corpus_through_the_cli(cli, name):
+    expected = EXPECTED[name]
+    result = cli("validate", str(HOSTILE / name), "--format", "json")
+    assert result.code == expected["exit"], result.err
+    assert "internal error" not in result.err
+    if expected["exit"] == ExitCode.UNREADABLE:
+        assert result.err.count("\n") == 1 and expected["stderr"] in result.err
+        return
+    assert result.err == ""
+    found = {f["code"] for f in json.loads(result.out)["findings"]}
+    assert set(expected["codes"]) <= found
+
+
+def test_deep_nesting_in_a_second_document_is_y005_not_a_crash():
+    doc = load("agents: {}\n---\n" + "[" * 20_000 + "]" * 20_000 + "\n")
+    assert codes(doc) == ["Y005"] and doc.data == {"agents": {}}
+
+
+def test_a_chain_of_merges_is_indexed_without_recursion():
+    chain = ["m0: &m0 {k0: 0}"] + [f"m{i}: &m{i} {{<<: *m{i - 1}, k{i}: {i}}}" for i in range(1, 1200)]
+    doc = load("\n".join(chain) + "\nuse:\n  <<: *m1199\n")
+    assert doc.data["use"]["k0"] == 0 and len(doc.data["use"]) == 1200
+    # Every merged key is placed where it is written, however many merges away.
+    assert doc.locate(("use", "k0")) == Span(1, 14, 1, 15)
+    assert doc.locate(("use", "k0"), at_key=True) == Span(1, 10, 1, 12)
+    assert doc.locate(("use", "k1198")).line == 1199
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x {<<: *x}\n",
+    "a: &x {k: 1, <<: *x}\n",
+    "a: &x\n  <<: [*x]\n",
+    "a: &x [*x]\n",
+    "a: &x {k: *x}\n",
+    "a: &x 1\nb: &x [*x]\n",  # the alias names the anchor that holds it, not the earlier one
+])
+def test_an_alias_inside_its_own_anchor_is_a_cycle_finding(text):
+    doc = load(text)
+    assert codes(doc) == ["Y004"]
+    assert "a cycle" in doc.problems[0].message and "`&x` (line" in doc.problems[0].message
+    for path in [("a",), ("a", "k"), ("a", 0), ("b", 0)]:
+        doc.locate(path)  # never loops: a cycle has no target to follow
+
+
+def test_a_cycle_keeps_the_rest_of_the_mapping():
+    doc = load("agents: &x\n  <<: *x\n  a: {domain: sales}\n")
+    assert doc.data == {"agents": {"a": {"domain": "sales"}}}
+    assert "merge key `<<: *x` merges" in doc.problems[0].message
+
+
+def _alias_chain(levels: int) -> str:
+    return "\n".join(["m0: &m0 {k: 1}"] + [f"m{i}: &m{i} {{k: *m{i - 1}}}" for i in range(1, levels)]) + "\n"
+
+
+def _merge_chain(levels: int) -> str:
+    return "\n".join(["m0: &m0 {k: 1}"] + [f"m{i}: &m{i} {{<<: {{k: *m{i - 1}}}}}" for i in range(1, levels)]) + "\n"
+
+
+@pytest.mark.parametrize("chain", [_alias_chain, _merge_chain], ids=["aliases", "merge-keys"])
+def test_depth_counts_the_built_value(chain):
+    # m{n-1} builds n nested mappings, one more with the top-level mapping: 64 pass, 65 are refused.
+    assert load(chain(63)).data["m62"]["k"]["k"]
+    with pytest.raises(InputError, match=r"f\.yaml:64: nesting deeper than 64 levels \(counting what aliases"):
+        load(chain(64))
+
+
+def test_depth_of_a_merged_list_of_mappings():
+    text = "a: &a {k: {k: {k: 1}}}\nb: {<<: [*a], j: 1}\n"  # b builds 4 levels: b, k, k, k
+    assert load(text, Budgets(depth=4)).data["b"]["k"]["k"]["k"] == 1
+    with pytest.raises(InputError, match="nesting deeper than 3"):
+        load(text, Budgets(depth=3))
+
+
+def test_an_inline_merge_counts_one_level_deeper():
+    text = "a: {b: {<<: {c: {d: 1}}}}\n"  # the file nests 5 collections; the value 4
+    with pytest.raises(InputError, match="nesting deeper than 4 levels"):
+        load(text, Budgets(depth=4))
+    with pytest.raises(InputError, match=r"f\.yaml:1: nesting deeper than 64"):
+        load("a: " + "{<<: " * 1000 + "{k: 1}" + "}" * 1000 + "\n")
+
+
+@pytest.mark.parametrize("text, digits", [("1" * 5000, 5000), ("-" + "9" * 4301, 4301), ("0o" + "7" * 20_000, 20_000),
+                                          ("0x" + "f" * 20_000, 20_000), ("1" * 101, 101)])
+def test_an_overlong_integer_is_y006_and_kept_as_text(text, digits):
+    doc = load(f"agents: {{}}\nn: {text}\ns: [{text}]\n")
+    assert codes(doc) == ["Y006", "Y006"]
+    assert f"an integer of {digits:,} digits" in doc.problems[0].message
+    assert doc.data["n"] == text and doc.data["s"] == [text]
+
+
+def test_a_100_digit_integer_is_read():
+    assert load("n: " + "9" * 100 + "\n").data["n"] == int("9" * 100)
+
+
+@pytest.mark.parametrize("text", ["1_" * 3000 + "1", "1" * 400 + ":00", "0b_", "0x_", "+0b_1"])
+def test_yaml11_integers_of_any_length_do_not_crash(text):
+    doc = load(f"n: {text}\n{text}: key\n")
+    assert doc.data["n"] == text and text in doc.data
+    assert all(p.code == "Y003" for p in doc.problems)
+
+
+MISREAD_TABS = [
+    ("metadata:\n  name:\tprod\n", 2, 8, ":"),
+    ("a: {b:\t1}\n", 1, 7, ":"),
+    ("[a:\tb]\n", 1, 4, ":"),
+    ("agents:\t# the agents\n", 1, 8, ":"),
+    ("a:\t'x'\n", 1, 3, ":"),
+    ("a:\t[1]\n", 1, 3, ":"),
+    ("a:\t|\n  x\n", 1, 3, ":"),
+    ("x:\ty: z\n", 1, 3, ":"),
+    ("a:\n  - x:\ty\n", 2, 7, ":"),
+    ("---\tx\n", 1, 4, "---"),
+    ("-\t-1\n", 1, 2, "-"),
+    ("a: -\tx\n", 1, 5, "-"),
+    ("?\tkey:\n", 1, 2, "?"),
+    ("a:\n-\tx\n", 2, 2, "-"),
+    ("- a\n-\tb\n", 2, 2, "-"),
+]
+
+
+@pytest.mark.parametrize("text, line, column, indicator", MISREAD_TABS, ids=[repr(t[0]) for t in MISREAD_TABS])
+def test_a_tab_after_an_indicator_is_y001_that_says_tab(text, line, column, indicator):
+    doc = load(text)
+    (problem,) = doc.problems
+    assert problem.code == "Y001" and f"a tab after `{indicator}`" in problem.message
+    assert (problem.span.line, problem.span.column) == (line, column)
+    assert doc.data is None
+
+
+@pytest.mark.parametrize("text", ["a:\t\n  b: 1\n", '"a":\t1\n', "- \t-\n", "? -\n:\t-\n", "a: [b\t#c\n]\n"])
+def test_other_tab_syntax_errors_mention_the_tab(text):
+    (problem,) = load(text).problems
+    assert problem.code == "Y001" and "tab" in problem.message
+
+
+@pytest.mark.parametrize("text, data", [
+    ("a: x\t# c\n", {"a": "x"}), ("a\t: b\n", {"a": "b"}), ("[a,\tb]\n", ["a", "b"]),
+    ("{a: 1,\tb: 2}\n", {"a": 1, "b": 2}), ("a: x\ty\n", {"a": "x\ty"}), ("k: \tv\n", {"k": "v"}),
+    ("a: 'x:\ty'\n", {"a": "x:\ty"}), ("a: |\n  x:\ty\n", {"a": "x:\ty\n"}), ("? a\n:\tb\n", {"a": "b"}),
+    ("a: x #\tc\n", {"a": "x"}), ("a: \"-\tx\"\n", {"a": "-\tx"}),
+])
+def test_tabs_rapidyaml_reads_as_yaml_12_does_pass(text, data):
+    doc = load(text)
+    assert doc.problems == [] and doc.data == data
+
+
+def test_node_budget_is_checked_on_the_text_before_parsing(monkeypatch):
+    monkeypatch.setattr(rt, "parse", lambda *a, **k: pytest.fail("parsed a text over the node budget"))
+    with pytest.raises(InputError, match=r"f\.yaml: about 1,00\d YAML nodes .* over the 1,000 one fleet file"):
+        load("[" + ", ".join(["1"] * 1000) + "]\n", Budgets(nodes=1000))
+
+
+def test_node_budget_is_checked_on_the_tree_too():
+    # `- - - x` holds three nodes in one line; the estimate counts `- `, so it is not fooled either.
+    text = "- " * 600 + "x\n"
+    assert node_estimate(text.encode()) >= 600
+    with pytest.raises(InputError, match="YAML nodes"):
+        load(text, Budgets(nodes=500, depth=1000))
+
+
+def test_node_estimate_is_above_the_true_count_for_large_shapes():
+    shapes = ["[" + ", ".join(["1"] * 500) + "]\n", "- 1\n" * 500, "".join(f"k{i}: 1\n" for i in range(500)),
+              "- a: 1\n" * 500, "[" + ", ".join(["a: 1"] * 500) + "]\n", "- - - 1\n" * 200,
+              "{" + ", ".join(f"k{i}: [1, 2]" for i in range(300)) + "}\n"]
+    for text in shapes:
+        tree = rt.parse(bytearray(text.encode()))
+        assert node_estimate(text.encode()) >= tree.size() - 2, text[:20]
+
+
+class _Counting:
+    """A column of the node table that counts how often it is read."""
+
+    def __init__(self, column):
+        self.column, self.reads = column, 0
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return self.column[i]
+
+    def __len__(self):
+        return len(self.column)
+
+
+def _duplicate_key_work(count: int, monkeypatch) -> int:
+    calls = 0
+    original = yamlbuild.Builder._key
+
+    def counted(self, node):
+        nonlocal calls
+        calls += 1
+        return original(self, node)
+
+    monkeypatch.setattr(yamlbuild.Builder, "_key", counted)
+    keys = "".join(f"key_{i}: 1\n" for i in range(count))
+    doc = load(keys + keys)
+    assert codes(doc).count("Y002") == count
+    return calls
+
+
+def test_duplicate_keys_cost_linear_work(monkeypatch):
+    small, large = _duplicate_key_work(2000, monkeypatch), _duplicate_key_work(8000, monkeypatch)
+    assert large <= 4.5 * small  # quadratic work would be 16 times
+
+
+def _locate_work(count: int) -> int:
+    items = ", ".join(f"c{i}" for i in range(count))
+    doc = load(f"agents:\n  a:\n    channels: [{items}]\n")
+    assert doc._table is not None
+    counting = _Counting(doc._table.next_sibling)
+    doc._table.next_sibling = counting
+    for i in range(count):
+        doc.locate(("agents", "a", "channels", i))
+    return counting.reads
+
+
+def test_locating_every_item_of_a_long_list_is_linear():
+    small, large = _locate_work(2000), _locate_work(8000)
+    assert large <= 4.5 * small + 100
+
+
+def test_positions_on_a_long_non_ascii_line():
+    items = [f"é{i}" for i in range(3000)]
+    text = "k: [" + ", ".join(items) + "]\n"
+    doc = load(text)
+    line = text.splitlines()[0]
+    for i in (0, 1, 1500, 2999):
+        column = line.index(f"é{i},") if i < 2999 else line.index(f"é{i}]")
+        assert doc.locate(("k", i)) == Span(1, column + 1, 1, column + 1 + len(f"é{i}"))
+
+
+def test_scalars_written_outside_the_buffer_are_read_right():
+    text = 'a: "' + "\\L" * 300 + '"\nb: ["\\P\\P"]\n"\\L\\L": k\n'
+    data = load(text).data
+    assert data == {"a": "\u2028" * 300, "b": ["\u2029\u2029"], "\u2028\u2028": "k"}
+
+
+def test_a_node_without_text_takes_its_parents_position():
+    doc = load("a:\n  b: [[], [[]]]\n")
+    assert doc.locate(("a", "b", 1, 0)) == Span(2, 3, 2, 4)
+
+
+def test_loaded_yaml_keeps_no_python_object_per_node():
+    doc = load("[" + ", ".join(["1"] * 1000) + "]\n")
+    assert isinstance(doc, LoadedYaml) and doc._table is not None and doc._table.fast
+    assert isinstance(doc._table.types, memoryview) and isinstance(doc._table.next_sibling, memoryview)
+
+
+@pytest.mark.parametrize("text", ["[!a !b !c !d]\n", "a: [!!str !!str !!str !!str]\n", "!\n! ! !\n", "{? !a !b !c !d}\n",
+                                  "[&a !b &c !d &e !f &g !h]\n", "[!a !b !c #c\n !d]\n"])
+def test_stacked_tags_never_reach_rapidyaml(text, monkeypatch):
+    # rapidyaml 0.15 kills the process (segmentation fault) on these; libyaml refuses them first.
+    monkeypatch.setattr(rt, "parse", lambda *a, **k: pytest.fail("handed stacked tags to rapidyaml"))
+    (problem,) = load(text).problems
+    assert problem.code == "Y001" and problem.message.startswith("YAML syntax error: ")
+
+
+@pytest.mark.parametrize("text, data", [("a: hello! !world\n", {"a": "hello! !world"}), ("a: '!x !y'\n", {"a": "!x !y"}),
+                                        ("# !a !b\na: 1\n", {"a": 1}), ("a: !!str x\nb: !!str y\n", {"a": "x", "b": "y"})])
+def test_what_only_looks_like_stacked_tags_is_read(text, data):
+    doc = load(text)
+    assert doc.problems == [] and doc.data == data
+
+
+@pytest.mark.parametrize("text, value", [
+    ("a: |\n  x", "x"), ("a: >\n  x\n  y", "x y"), ("a: |\n  x  ", "x  "), ("a: |\n  x\n    ", "x\n  "),
+    ("a: |\n  x\n  ", "x\n"), ("a: |\n  # c\n# c", "# c\n"), ("a: |+\n  x", "x"), ("a: |-\n  x", "x"),
+])
+def test_a_block_scalar_ending_the_file_without_a_line_break(text, value):
+    assert load(text).data == {"a": value}
+
+
+@pytest.mark.parametrize("text, pattern", [("{a: b\n  c #d\n}\n", "`#` after white space"),
+                                           ("{x: [1], a: b\n  c #d\n}\n", "`#` after white space")])
+def test_a_comment_read_into_a_multi_line_value_is_y001(text, pattern):
+    (problem,) = load(text).problems
+    assert problem.code == "Y001" and pattern in problem.message and problem.span.line == 2

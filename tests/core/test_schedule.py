@@ -80,3 +80,36 @@ def test_empty_window_never_opens():
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError):
         s.is_open(s.parse_schedule("9AM-5PM daily"), LONDON, datetime(2026, 1, 1, 12))
+
+
+# -- hostile values: ValueError, never another exception, in bounded time -------------------------------
+
+@pytest.mark.parametrize("value", [None, 9, 9.5, True, ["9AM-6PM weekdays"], {"a": 1}])
+def test_a_schedule_that_is_not_text_is_a_value_error(value):
+    with pytest.raises(ValueError, match="as text"):
+        s.parse_schedule(value)
+
+
+@pytest.mark.parametrize("value", [9, None, [["mon"]], [1], {"mon": 1}])
+def test_days_that_are_not_text_are_a_value_error(value):
+    with pytest.raises(ValueError):
+        s.parse_days(value)
+
+
+@pytest.mark.parametrize("value", [9, None, 9.5])
+def test_a_time_that_is_not_text_is_a_value_error(value):
+    with pytest.raises(ValueError):
+        s.parse_time(value)
+    with pytest.raises(ValueError):
+        s.hours_from_parts(value, "5PM", None)
+
+
+def test_a_long_schedule_is_refused_before_the_pattern_backtracks():
+    # "a-" * 8 MiB: the schedule pattern's work grows with the square of the length.
+    with pytest.raises(ValueError, match=r"too long to be a schedule \(16,777,216 characters\)"):
+        s.parse_schedule("a-" * (8 << 20))
+
+
+def test_digits_are_ascii_digits():
+    with pytest.raises(ValueError):
+        s.parse_time("٩:٠٠")  # Arabic-Indic digits: `\d` matched them

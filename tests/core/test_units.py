@@ -48,3 +48,43 @@ def test_bad_percentages(bad):
 def test_format_duration_round_trips(seconds, text):
     assert units.format_duration(seconds) == text
     assert units.parse_duration(text) == pytest.approx(seconds)
+
+
+# -- hostile values (attack report: every parser parses or raises ValueError, in bounded time) ----------
+
+@pytest.mark.parametrize("text", ["9" * 400 + "s", "9" * 400 + "h", "9" * 400])
+def test_a_duration_too_large_for_a_float_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        units.parse_duration(text)
+
+
+def test_a_rate_too_large_for_a_float_is_a_value_error():
+    with pytest.raises(ValueError, match="too long"):
+        units.parse_rate("9" * 400 + "/s")
+
+
+@pytest.mark.parametrize("parse", [units.parse_duration, units.parse_rate, units.parse_percent])
+def test_long_text_is_refused_before_any_pattern_runs(parse):
+    # "1" * 16 MiB + "x": the old `finditer` retried the digit run from every position (quadratic).
+    with pytest.raises(ValueError, match=r"too long to be .* \(16,777,217 characters\)") as err:
+        parse("1" * (16 << 20) + "x")
+    assert len(str(err.value)) < 200  # the message quotes a piece of the value, not all of it
+
+
+@pytest.mark.parametrize("text", ["1_000", "1e3", "nan", "inf", "٣", "١s", "+5", "1.", "0x10"])
+def test_only_the_documented_number_spellings_are_durations(text):
+    with pytest.raises(ValueError):
+        units.parse_duration(text)
+
+
+@pytest.mark.parametrize("seconds, text", [(1e-8, "0.00001ms"), (3600 + 1e-9, "1h0.000000001s"), (1e-13, "0ms"),
+                                           (59.9999999, "60s")])
+def test_format_duration_never_writes_an_exponent(seconds, text):
+    assert units.format_duration(seconds) == text
+    assert units.parse_duration(text) == pytest.approx(seconds, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan, -1.0, True])
+def test_format_duration_refuses_what_is_no_duration(bad):
+    with pytest.raises(ValueError):
+        units.format_duration(bad)

@@ -97,3 +97,39 @@ def test_describe(value, text):
 
 def test_describe_quotes_strings_as_told():
     assert describe("x", quote='"') == 'the string "x"'
+
+
+# -- integers of any length (attack report: ValueError on 5,000 digits, OverflowError in YAML 1.1 forms) --
+
+@pytest.mark.parametrize("text, digits", [("1" * 101, 101), ("-" + "1" * 5000, 5000), ("0o" + "7" * 20_000, 20_000),
+                                          ("0x" + "f" * 101, 101)])
+def test_an_integer_over_100_digits_is_integer_too_long(text, digits):
+    with pytest.raises(ys.IntegerTooLong) as err:
+        resolve_core(text)
+    assert err.value.digits == digits and isinstance(err.value, ValueError)
+
+
+def test_an_integer_of_100_digits_is_read():
+    assert resolve_core("-" + "9" * 100) == -int("9" * 100)
+    assert resolve_core("0x" + "f" * 100) == int("f" * 100, 16)
+
+
+def test_a_long_float_is_read_as_a_float():
+    assert resolve_core("1" * 5000 + ".5") == math.inf
+
+
+@pytest.mark.parametrize("text", ["1_" * 3000 + "1", "1" * 400 + ":00", "0b" + "1" * 200, "0x_" + "f" * 200,
+                                  "0" + "7" * 200])
+def test_yaml11_integers_too_long_to_show_are_named_not_printed(text):
+    said = yaml11_retype(text, text)
+    assert said == "an integer of more than 100 digits"
+
+
+@pytest.mark.parametrize("text", ["0b_", "0x_", "-0b_", "+0x__"])
+def test_yaml11_prefix_without_digits_is_a_string(text):
+    assert yaml11_retype(text, text) is None
+
+
+def test_describe_a_huge_integer_without_converting_it():
+    assert describe(10 ** 5000) == "an integer of more than 100 digits"
+    assert describe(10 ** 99) == f"the integer {10 ** 99}"
