@@ -127,6 +127,16 @@ def metric(text: str, name: str) -> float:
     raise AssertionError(f"no series {name} in\n{text}")
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL if the process is still there after 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def wait_until(check, *, limit: float = 3.0, step: float = 0.02):
     """Poll ``check`` (bounded in time); return its first truthy value."""
     deadline = time.monotonic() + limit
@@ -486,12 +496,7 @@ def test_agent_serve_process_token_auth_and_own_metrics(fleet, tmp_path):
         assert time.monotonic() - t0 >= LEASE * 0.8
         assert proc.poll() is None and psutil.Process(proc.pid).is_running()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
         if proc.stderr:
             proc.stderr.close()
     assert proc.returncode is not None
@@ -520,12 +525,7 @@ def test_ready_file_path_is_only_written_once_listening(fleet, tmp_path):
             assert http.get(info["endpoint"] + "/agents/a2/readyz").status_code == 200
             assert http.get(info["endpoint"] + "/agents/zz/readyz").status_code == 404
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
     assert not Path(str(ready) + ".tmp").exists()
 
 
@@ -635,12 +635,7 @@ def test_agent_serve_all_process_enforces_the_fleets_tokens(fleet_auth, tmp_path
             assert client.post(base + "/agents/a2/v1/admin/drain", headers=bearer("tok-a2-91bc")).status_code == 200
             assert client.get(base + "/agents/a2/readyz").status_code == 503  # drained, by its own token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
         err = proc.stderr.read().decode() if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
@@ -873,12 +868,7 @@ def test_import_memory_stays_bounded_in_the_real_process(fleet, tmp_path):
             held = len(client.get(base + "/v1/sessions").json()["sessions"])
         grown = psutil.Process(proc.pid).memory_info().rss - rss
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
     assert 0 < held < n  # the oldest idle sessions made room
     assert grown < MAX_STORE_BYTES + 48 * 2**20, grown / 2**20  # before: about 200 MiB for these 40 MiB
 
@@ -906,12 +896,7 @@ def test_agent_serve_process_logs_no_traceback_and_no_token_for_client_mistakes(
         with httpx.Client(trust_env=False, timeout=5.0) as client:
             assert client.get(base + "/healthz").status_code == 200
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
