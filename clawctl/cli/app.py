@@ -72,3 +72,7 @@ app.add_typer(lab_cmd.lab_app, name="lab")
 from clawctl.cli import simulate_cmd  # noqa: E402
 
 app.command("simulate")(simulate_cmd.simulate)
+
+from clawctl.cli import traffic_cmd  # noqa: E402
+
+app.command("traffic")(traffic_cmd.traffic)

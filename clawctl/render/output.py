@@ -33,6 +33,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "lint-statistics": {"text": "clawctl.render.findings_text:statistics"},
     "rules": {"text": "clawctl.render.rules:text", "markdown": "clawctl.render.rules:markdown"},
     "sim": {"text": "clawctl.render.sim:text"},
+    "traffic": {"text": "clawctl.render.traffic:text"},
     "probe": {"text": "clawctl.render.probe:text"},
     "lab": {"text": "clawctl.render.lab:text"},
     "apply": {"text": "clawctl.render.store:applied"},

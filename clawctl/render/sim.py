@@ -18,7 +18,7 @@ def _s(v: float | None, unit: str = "s") -> str:
     return f"{v * 100:.1f}%"
 
 
-def text(report, env: Env, *, agents: bool = False) -> None:
+def text(report, env: Env, *, agents: bool = False, ran: str = "simulated") -> None:
     console = console_for(env)
     table = Table(box=None, header_style="bold", pad_edge=False, title=f"fleet {safe(report.fleet)}, seed {report.seed}",
                   title_justify="left")
@@ -48,4 +48,4 @@ def text(report, env: Env, *, agents: bool = False) -> None:
                 t.add_row(safe(a.id), f"{a.served:,}", _s(a.utilization, "%"), _s(a.wait_mean))
             console.print(t)
     stored = f"; stored as run {report.run_id}" if report.run_id is not None else ""
-    console.print(Text(f"simulated in {report.elapsed_s:.2f}s{stored}", style="dim"))
+    console.print(Text(f"{ran} in {report.elapsed_s:.2f}s{stored}", style="dim"))

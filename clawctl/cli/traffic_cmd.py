@@ -1,0 +1,42 @@
+"""`clawctl traffic FLEET`: send the fleet's traffic to running agents and measure what customers see."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clawctl.cli.options import FormatOpt, OutputFormat, env_of
+from clawctl.core.errors import ExitCode
+
+
+def traffic(
+    ctx: typer.Context,
+    fleet: Annotated[str, typer.Argument(help="The fleet file.")],
+    requests: Annotated[int | None, typer.Option(help="Arrivals to send.", show_default=False)] = None,
+    duration: Annotated[str | None, typer.Option(help="Fleet time to send for instead, e.g. 10m.",
+                                                    show_default=False)] = None,
+    rate: Annotated[float | None, typer.Option(help="Arrivals per fleet second (overrides the fleet's).",
+                                                  show_default=False)] = None,
+    strategy: Annotated[str | None, typer.Option(help="Strategy; default the fleet's.", show_default=False)]
+    = None,
+    time_scale: Annotated[float, typer.Option(help="Real seconds per fleet second, as in `agent serve`.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same arrivals as `simulate`.")] = 1,
+    output_format: FormatOpt = OutputFormat.text,
+) -> int:
+    """Send the fleet's traffic to running agents, routed live by its strategy, and measure it."""
+    from clawctl.core.errors import UsageError
+    from clawctl.core.units import parse_duration
+    from clawctl.render.output import render
+    from clawctl.services.traffic import TrafficOptions
+    from clawctl.services.traffic import traffic as run
+
+    env = env_of(ctx)
+    try:
+        seconds = parse_duration(duration) if duration is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    options = TrafficOptions(requests, seconds, rate, strategy, time_scale, seed)
+    result = run(fleet, options, env.db, clock=env.clock)
+    render(result, output_format.value, env)
+    return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK

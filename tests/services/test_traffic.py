@@ -1,0 +1,211 @@
+"""`clawctl traffic` against real reference agents on 127.0.0.1 (in-process servers on a background loop).
+
+Service times are 1 fleet second at --time-scale 0.02 (20 ms real), so a few hundred requests take a
+couple of seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clawctl.adapters.agent_server import AgentServer
+from clawctl.services.agent_serve import ServeOptions, build
+
+SCALE = 0.02
+TOKEN_VAR = "CLAWCTL_TEST_TRAFFIC_TOKEN"
+
+
+def fleet_text(*, base: str | None, rate: str = "3/s", cap: int = 4, customers: int | None = None,
+               kinds: dict[str, str] | None = None, queue: str = "", strategy: str = "round_robin") -> str:
+    lines = ["apiVersion: clawctl/v1", "kind: Fleet", "metadata:", "  name: traffic-tests",
+             "load_balancing:", f"  strategy: {strategy}", "traffic:", f"  arrivals: {{rate: {rate}}}"]
+    if customers:
+        lines.append(f"  customers: {customers}")
+    if queue:
+        lines.append(f"  queue: {queue}")
+    lines.append("agents:")
+    for name in ("a", "b", "c"):
+        lines += [f"  {name}:", "    availability: 24/7", "    channels: [email]",
+                  f"    max_concurrent_conversations: {cap}",
+                  "    service_time: {distribution: deterministic, mean: 1s}"]
+        if name == "b":
+            lines.append(f"    auth: {{token_env: {TOKEN_VAR}}}")
+        if base is not None:
+            lines.append(f"    endpoint: {base}/agents/{name}")
+        if kinds and name in kinds:
+            lines.append(f"    endpoint_kind: {kinds[name]}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(TOKEN_VAR, "traffic-secret-token")
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """``serve(**fleet_kw) -> (base URL, fleet path with endpoints)``: every agent behind one port (--all)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="traffic-agents", daemon=True)
+    thread.start()
+    servers: list[AgentServer] = []
+
+    def start(**kw) -> tuple[str, Path]:
+        plain = tmp_path / "serve.yaml"
+        plain.write_text(fleet_text(base=None, **kw))
+        agents, tokens = build(ServeOptions(None, fleet=str(plain), seed=3, all_agents=True, time_scale=SCALE))
+        server = AgentServer(agents, tokens=tokens, many=True)
+        port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
+        servers.append(server)
+        base = f"http://127.0.0.1:{port}"
+        path = tmp_path / "fleet.yaml"
+        path.write_text(fleet_text(base=base, **kw))
+        return base, path
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def ok_requests(base: str, agent: str) -> float:
+    text = httpx.get(f"{base}/agents/{agent}/metrics", timeout=5.0, trust_env=False).text
+    for line in text.splitlines():
+        if line.startswith('clawctl_agent_requests_total{outcome="ok"} '):
+            return float(line.split()[-1])
+    raise AssertionError(f"no ok count in\n{text}")
+
+
+def identity(r: dict) -> None:
+    assert r["arrived"] == r["served"] + r["rejected"] + r["abandoned"] + r["lost"] + r["in_flight"]
+
+
+def test_a_small_run_completes_with_exact_accounting(serve, cli):
+    _, path = serve(rate="4/s", cap=2, customers=50, queue="{capacity: 5, patience: 2s}", strategy="least_conn")
+    run = cli("traffic", str(path), "--requests", "300", "--time-scale", str(SCALE), "--format", "json")
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert out["mode"] == "live" and out["requests"] == 300 and out["interrupted"] is False
+    assert set(out["errors"]) == {"refused", "timeout", "429", "503", "other"}
+    (r,) = out["results"]
+    assert r["mode"] == "live" and r["strategy"] == "least_conn"
+    assert r["arrived"] == 300 and r["served"] > 0
+    identity(r)
+    assert r["wait"]["p95"] is not None and r["wait"]["p95"] >= 0
+    assert {a["id"] for a in r["agents"]} == {"a", "b", "c"}
+
+
+def test_text_view(serve, cli):
+    _, path = serve(rate="2/s")
+    run = cli("traffic", str(path), "--requests", "20", "--time-scale", str(SCALE))
+    assert run.code == 0, run.err
+    assert "round_robin" in run.out and "retried" in run.out
+
+
+def test_round_robin_sends_equal_counts_to_three_agents(serve, cli):
+    base, path = serve(rate="1/s", cap=8)
+    out = cli("traffic", str(path), "--requests", "90", "--time-scale", str(SCALE), "--format", "json").json()
+    (r,) = out["results"]
+    assert r["served"] == 90 and r["in_flight"] == 0
+    identity(r)
+    assert [ok_requests(base, name) for name in "abc"] == [30, 30, 30]  # b takes its bearer token
+    assert [a["served"] for a in r["agents"]] == [30, 30, 30]
+
+
+def test_rate_and_duration_override_the_fleet(serve, cli):
+    _, path = serve(rate="1/s", cap=8)
+    out = cli("traffic", str(path), "--duration", "20s", "--rate", "5", "--time-scale", str(SCALE),
+              "--format", "json").json()
+    (r,) = out["results"]
+    assert 50 <= r["arrived"] <= 160  # about 100 arrivals in 20 fleet seconds at 5/s
+    identity(r)
+
+
+def test_an_openclaw_agent_is_refused_with_a_note(serve, cli):
+    base, path = serve(rate="2/s", cap=8, kinds={"c": "openclaw"})
+    run = cli("traffic", str(path), "--requests", "30", "--time-scale", str(SCALE))
+    assert run.code == 0, run.err
+    assert "c: endpoint_kind openclaw is not driven" in run.out
+    assert ok_requests(base, "c") == 0 and ok_requests(base, "a") + ok_requests(base, "b") == 30
+
+
+def test_per_agent_queues_are_refused(serve, cli):
+    _, path = serve(queue="{discipline: per_agent}")
+    run = cli("traffic", str(path), "--requests", "5", "--time-scale", str(SCALE))
+    assert run.code == 2 and "per_agent is not supported" in run.err
+
+
+def free_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_nothing_reachable_exits_4(tmp_path, cli):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(fleet_text(base=f"http://127.0.0.1:{free_port()}"))
+    run = cli("traffic", str(path), "--requests", "5", "--time-scale", str(SCALE))
+    assert run.code == 4, run.err
+    assert run.err.count("\n") == 1 and "no agent reachable" in run.err
+
+
+def test_only_openclaw_agents_exits_4(tmp_path, cli):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(fleet_text(base="http://127.0.0.1:9", kinds={"a": "openclaw", "b": "openclaw", "c": "openclaw"}))
+    run = cli("traffic", str(path), "--requests", "5")
+    assert run.code == 4 and "openclaw" in run.err and run.err.count("\n") == 1
+
+
+def test_failed_attempts_take_an_agent_out_and_are_retried(serve, cli):
+    base, path = serve(rate="2/s", cap=8)
+    r = httpx.post(f"{base}/agents/b/v1/admin/fault", json={"mode": "error", "error_rate": 1.0, "lease": 60},
+                   headers={"Authorization": "Bearer traffic-secret-token"}, trust_env=False)
+    assert r.status_code == 200
+    # 30 requests at 2/s last ~15 s of fleet time: b, out for fail_timeout (30 s), never comes back in this run
+    out = cli("traffic", str(path), "--requests", "30", "--time-scale", str(SCALE), "--format", "json").json()
+    (r,) = out["results"]
+    identity(r)
+    assert r["served"] == 30 and r["lost"] == 0
+    assert out["errors"]["other"] == 3 and out["retried"] == 3  # passive max_fails 3 takes b out for 30 s
+    assert [a["served"] for a in r["agents"]][1] == 0
+
+
+def test_ctrl_c_prints_the_partial_result_and_exits_130(serve, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base, path = serve(rate="4/s", cap=4)
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "traffic", str(path), "--requests", "5000",
+                             "--time-scale", str(SCALE), "--format", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ), stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while ok_requests(base, "a") < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    (r,) = report["results"]
+    assert report["interrupted"] is True and 0 < r["arrived"] < 5000
+    identity(r)
