@@ -22,6 +22,9 @@ def traffic(
     = None,
     time_scale: Annotated[float, typer.Option(help="Real seconds per fleet second, as in `agent serve`.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, same arrivals as `simulate`.")] = 1,
+    compare_sim: Annotated[bool, typer.Option("--compare-sim", help="Also simulate the same arrivals; show both.")]
+    = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run in the store.")] = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> int:
     """Send the fleet's traffic to running agents, routed live by its strategy, and measure it."""
@@ -36,7 +39,8 @@ def traffic(
         seconds = parse_duration(duration) if duration is not None else None
     except ValueError as exc:
         raise UsageError(f"--duration: {exc}") from None
-    options = TrafficOptions(requests, seconds, rate, strategy, time_scale, seed)
+    options = TrafficOptions(requests, seconds, rate, strategy, time_scale, seed, compare_sim=compare_sim,
+                             store=not no_store)
     result = run(fleet, options, env.db, clock=env.clock)
     render(result, output_format.value, env)
     return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK

@@ -21,7 +21,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
@@ -40,10 +39,10 @@ from clawctl.core.sim.structures import HIST_BINS, HIST_LO, HIST_RATIO
 from clawctl.core.traffic.router import Router
 from clawctl.services.probe import check_number, lab_endpoints
 from clawctl.services.simulate import _length
+from clawctl.services.traffic_report import ERROR_KINDS, TrafficReport, predict, record
 from clawctl.services.validate import load_fleet
 
 MAX_RETRIES = 2  # attempts on other agents after the first fails
-ERROR_KINDS = ("refused", "timeout", "429", "503", "other")
 GRACE_S = 2.0  # real seconds in-flight requests get after an interrupt
 TICK_S = 0.05  # real seconds between checks of business hours, passive health and patience
 MAX_TIME_SCALE = 1000.0
@@ -58,31 +57,8 @@ class TrafficOptions:
     time_scale: float = 1.0
     seed: int = 1
     timeout: float | None = None  # real seconds per conversation request; default from the service times
-
-
-@dataclass
-class TrafficReport:
-    view: ClassVar[str] = "traffic"
-
-    fleet: str
-    seed: int
-    requests: int | None
-    duration: float | None
-    time_scale: float
-    elapsed_s: float
-    results: list[Outcome] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
-    retried: int = 0
-    interrupted: bool = False
-    run_id: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        results = [{**r.as_dict(), "mode": "live", "errors": dict(self.errors)} for r in self.results]
-        return {"schema_version": 1, "fleet": self.fleet, "mode": "live", "seed": self.seed,
-                "requests": self.requests, "duration": self.duration, "time_scale": self.time_scale,
-                "elapsed_s": round(self.elapsed_s, 3), "run_id": self.run_id, "interrupted": self.interrupted,
-                "errors": dict(self.errors), "retried": self.retried, "results": results}
+    compare_sim: bool = False  # also simulate the same fleet, seed and arrivals (`predicted`)
+    store: bool = True  # record the run in the store (kind `traffic`)
 
 
 @dataclass
@@ -139,6 +115,7 @@ class _Run:
         self.channels = {m.name: m.channel for m in mix}
         self.queue: deque[_Request] = deque()
         self.active: dict[int, asyncio.Task] = {}
+        self.holding: dict[int, tuple[int, float]] = {}  # request -> (agent, fleet time sent): slots in use
         self.start = 0.0
         self.counts = dict.fromkeys(("arrived", "served", "rejected", "abandoned", "lost"), 0)
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
@@ -192,6 +169,7 @@ class _Run:
     def _send(self, req: _Request, i: int) -> None:
         self.router.started(i, req.customer)
         req.tried.add(i)
+        self.holding[req.n] = (i, self.now())
         self.active[req.n] = asyncio.ensure_future(self._attempt(req, i))
 
     async def _attempt(self, req: _Request, i: int) -> None:
@@ -205,6 +183,7 @@ class _Run:
         reply: Reply = await self.client.converse(target.base, target.token, body)
         t = self._mark()
         self.active.pop(req.n, None)
+        self.holding.pop(req.n, None)
         self.router.ended(i)
         if reply.kind == "ok":
             self.router.succeeded(i)
@@ -272,7 +251,10 @@ class _Run:
         self._mark()
         span = max(end, 1e-12)
         caps = spec.cap.astype(float)
-        agents = [AgentOutcome(spec.agent_ids[i], int(self.served_by[i]), float(self.busy_s[i] / (caps[i] * span)),
+        busy = self.busy_s.copy()  # conversations still going at the end count up to it, as in the simulator
+        for i, sent in self.holding.values():
+            busy[i] += max(end - sent, 0.0)
+        agents = [AgentOutcome(spec.agent_ids[i], int(self.served_by[i]), float(busy[i] / (caps[i] * span)),
                                float(self.wait_by[i] / self.served_by[i]) if self.served_by[i] else None,
                                int(self.router.ag[i, L.A_BUSY])) for i in range(len(spec.agent_ids))]
         met = sum(1 for w in self.waits if w <= spec.sla_wait)
@@ -281,7 +263,7 @@ class _Run:
             strategy=self.strategy, arrived=c["arrived"], served=c["served"], rejected=c["rejected"],
             abandoned=c["abandoned"], lost=c["lost"], transferred=0, retried=self.retried,
             in_flight=len(self.queue) + len(self.active), queued=len(self.queue), overflow=0,
-            utilization=float(self.busy_s.sum() / (caps.sum() * span)) if caps.sum() else 0.0,
+            utilization=float(busy.sum() / (caps.sum() * span)) if caps.sum() else 0.0,
             sla_attainment=met / finished if finished else None,
             p_wait=self.waited / len(self.waits) if self.waits else None,
             wait=_summary(self.waits), sojourn=_summary(self.sojourns), elapsed_sim_s=end, warmup_s=0.0,
@@ -341,9 +323,15 @@ def traffic(path: str, options: TrafficOptions, db: Path | None = None, *, clock
     if horizon > limits.MAX_DURATION_S:
         raise UsageError(f"this run would last {horizon:,.0f} fleet seconds, over the bound of "
                          f"{limits.human_duration(limits.MAX_DURATION_S)}")
-    spec = build(fleet, horizon=horizon * 1.05 + 86400, start=clock())
-    if options.rate is not None:
-        spec.rate = float(options.rate)
+    start = clock()
+
+    def full_spec():
+        out = build(fleet, horizon=horizon * 1.05 + 86400, start=start)
+        if options.rate is not None:
+            out.rate = float(options.rate)
+        return out
+
+    spec = full_spec()
     if strategy in PREDICTIVE:  # drained agents come on ahead of forecast peaks, as in simulate
         spec = predictive(spec, horizon * 1.05 + 3600)
     targets, notes = _targets(fleet, db, spec)
@@ -355,6 +343,10 @@ def traffic(path: str, options: TrafficOptions, db: Path | None = None, *, clock
     started = time.perf_counter()
     asyncio.run(_main(spec, strategy, fleet, targets, options, length, timeout, report))
     report.elapsed_s = time.perf_counter() - started
+    if options.compare_sim and not report.interrupted:
+        report.predicted = predict(full_spec, strategy, length, options.seed)
+    if options.store:
+        report.run_id = record(report, db, clock, start)
     return report
 
 
@@ -375,27 +367,29 @@ async def _main(spec, strategy, fleet, targets, options, length, timeout, report
                     run.router.failed(i, 0.0)
         run.start = asyncio.get_running_loop().time()
         ticker = asyncio.ensure_future(run.tick())
-        end = 0.0
         try:
-            await _arrive(run, spec, options.seed, length)
-            deadline = asyncio.get_running_loop().time() + timeout * (MAX_RETRIES + 1) + GRACE_S
-            while (run.active or run.queue) and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(TICK_S / 2)
+            try:
+                # The run ends as a simulation does: at the last arrival (or at --duration). What is still
+                # waiting or in conversation then is `in_flight`, so live and simulated figures mean the same.
+                await _arrive(run, spec, options.seed, length)
+            except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task; stop arrivals, give a grace
+                report.interrupted = True
+                if run.active:
+                    await asyncio.wait(list(run.active.values()), timeout=GRACE_S)
             end = run.now()
-        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task; stop arrivals, give a grace
-            report.interrupted = True
-            end = run.now()
-            if run.active:
-                await asyncio.wait(list(run.active.values()), timeout=GRACE_S)
+            if length.duration is not None and not report.interrupted:
+                end = max(end, length.duration)
+            report.results.append(run.outcome(end))
+            report.errors = dict(run.errors)
+            report.retried = run.retried
+            if not report.interrupted:  # let the conversations in flight end before we hang up (not measured)
+                deadline = asyncio.get_running_loop().time() + timeout * (MAX_RETRIES + 1) + GRACE_S
+                while (run.active or run.queue) and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(TICK_S / 2)
         finally:
             ticker.cancel()
-            for task in list(run.active.values()):
+            for task in list(run.active.values()):  # the agents finish these conversations; we stop listening
                 task.cancel()
-        if length.duration is not None and not report.interrupted:
-            end = max(end, length.duration)
-        report.results.append(run.outcome(end))
-        report.errors = dict(run.errors)
-        report.retried = run.retried
 
 
 async def _arrive(run: _Run, spec, seed: int, length) -> None:
