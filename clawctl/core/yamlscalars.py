@@ -178,8 +178,11 @@ def yaml11_value(text: str) -> object:
         return sign * total
     if _Y11_FLOAT60.fullmatch(text):
         return _sexagesimal(text)
-    if _Y11_FLOAT.fullmatch(text) and text not in {".", "+.", "-."}:
-        return float(text.replace("_", ""))
+    if _Y11_FLOAT.fullmatch(text):
+        try:  # `._` or `-._` match the 1.1 pattern but hold no digit (PyYAML itself fails on them)
+            return float(text.replace("_", ""))
+        except ValueError:
+            return _MISSING
     if _INF.fullmatch(text):
         return -math.inf if text[0] == "-" else math.inf
     if text in _NAN:

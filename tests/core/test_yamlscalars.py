@@ -133,3 +133,12 @@ def test_yaml11_prefix_without_digits_is_a_string(text):
 def test_describe_a_huge_integer_without_converting_it():
     assert describe(10 ** 5000) == "an integer of more than 100 digits"
     assert describe(10 ** 99) == f"the integer {10 ** 99}"
+
+
+@pytest.mark.parametrize("text", [".", "._", "-._", "+.__", "._e+1"])
+def test_yaml11_float_shapes_without_a_digit_are_strings(text):
+    """Found by the property test on a fresh install: `._` matched the YAML 1.1 float pattern and
+    float('.') raised, which made a key `._` exit 70."""
+    from clawctl.core.yamlscalars import yaml11_retype
+
+    assert yaml11_retype(text, text) is None
