@@ -193,7 +193,9 @@ def test_failed_attempts_take_an_agent_out_and_are_retried(serve, cli):
     (r,) = out["results"]
     identity(r)
     assert r["served"] + r["in_flight"] == 30 and r["lost"] == 0
-    assert out["errors"]["other"] == 3 and out["retried"] == 3  # passive max_fails 3 takes b out for 30 s
+    # passive max_fails 3 takes b out for 30 s; a request or two may already be on its way to b when
+    # the third failure comes back (requests overlap), as with nginx: at least 3, and each one retried
+    assert 3 <= out["errors"]["other"] <= 5 and out["retried"] == out["errors"]["other"]
     assert [a["served"] for a in r["agents"]][1] == 0
 
 
