@@ -66,7 +66,7 @@ def _strategies(fleet, options: SimOptions) -> list[str]:
     return [fleet.load_balancing.strategy]
 
 
-def _length(fleet, options: SimOptions) -> RunLength:
+def run_length(fleet, options: SimOptions) -> RunLength:
     if options.requests is not None and options.duration is not None:
         raise UsageError("give --requests or --duration, not both")
     if options.requests is not None:
@@ -94,7 +94,7 @@ def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: b
         raise UsageError(f"--seed must be between 0 and {limits.MAX_SEED}")
     fleet = load_fleet(path)
     strategies = _strategies(fleet, options)
-    length = _length(fleet, options)
+    length = run_length(fleet, options)
     spec = build(fleet, horizon=1.0, start=options.start, failures=list(options.failures))
     if length.requests is not None and spec.mean_rate() <= 0:
         raise UsageError("traffic.arrivals.rate is 0: no request ever arrives; simulate a --duration instead")

@@ -1,7 +1,7 @@
 """`clawctl traffic FLEET`: send the fleet's traffic to running agents, routed live, and measure it.
 
 Arrivals, request types, customers and the pick variates come from the same seeded generator, drawn in
-the same blocks, as `clawctl simulate` (``engine._arrivals`` and the per-block draws), so a seed gives
+the same blocks, as `clawctl simulate` (``engine.arrival_blocks``), so a seed gives
 the same requests in both. Fleet time is scaled to real time by ``time_scale`` (as `agent serve` scales
 service times); waits are measured from each request's scheduled arrival, in fleet time.
 
@@ -31,14 +31,14 @@ from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock
 from clawctl.core.errors import ClawctlError, ExitCode, UsageError
 from clawctl.core.sim import layout as L
-from clawctl.core.sim.engine import BLOCK, _arrivals
+from clawctl.core.sim.engine import arrival_blocks
 from clawctl.core.sim.spec import ALL_STRATEGIES, STRATEGY_CODES, build, predictive
 from clawctl.core.sim.stats import QUANTILES, AgentOutcome, Outcome, Summary, quantile
 from clawctl.core.sim.strategies import PREDICTIVE
 from clawctl.core.sim.structures import HIST_BINS, HIST_LO, HIST_RATIO
 from clawctl.core.traffic.router import Router
 from clawctl.services.probe import check_number, lab_endpoints
-from clawctl.services.simulate import _length
+from clawctl.services.simulate import run_length
 from clawctl.services.traffic_report import ERROR_KINDS, TrafficReport, predict, record
 from clawctl.services.validate import load_fleet
 
@@ -313,7 +313,7 @@ def _check(options: TrafficOptions, fleet) -> str:
 def traffic(path: str, options: TrafficOptions, db: Path | None = None, *, clock: Clock = utc_now) -> TrafficReport:
     fleet = load_fleet(path)
     strategy = _check(options, fleet)
-    length = _length(fleet, options)
+    length = run_length(fleet, options)
     spec = build(fleet, horizon=1.0, start=clock())
     if options.rate is not None:
         spec.rate = float(options.rate)
@@ -393,43 +393,19 @@ async def _main(spec, strategy, fleet, targets, options, length, timeout, report
 
 
 async def _arrive(run: _Run, spec, seed: int, length) -> None:
-    """The simulator's draws, block by block (engine.simulate), each request sent at its scaled time."""
-    rng = np.random.default_rng(seed)
-    cum = np.cumsum(spec.shares)
-    total = length.requests
-    done = 0
-    nxt = _arrivals(spec, rng, 0.0, BLOCK)
+    """The simulator's requests (engine.arrival_blocks: same seed, same requests), each sent at its scaled time.
+    The agents draw their own service times, so the blocks' e1 and z go unused here."""
     loop = asyncio.get_running_loop()
-    while True:
-        block_t = nxt
-        m = block_t.shape[0]
-        if total is not None and done + m >= total:
-            block_t = block_t[: total - done]
-            m = block_t.shape[0]
-        if length.duration is not None:
-            block_t = block_t[block_t < length.duration]
-            m = block_t.shape[0]
-        types = np.searchsorted(cum, rng.random(BLOCK), side="right").clip(0, len(cum) - 1)[:m]
-        custs = (rng.integers(0, spec.customers, BLOCK) if spec.customers else np.full(BLOCK, -1))[:m]
-        rng.standard_exponential(BLOCK)  # e1 and z: the simulator's service-time variates, drawn to keep
-        rng.standard_normal(BLOCK)  # the stream in step; the agents draw their own service times
-        u1 = rng.random(BLOCK)[:m]
-        u2 = rng.random(BLOCK)[:m]
-        last = (total is not None and done + m >= total) or (length.duration is not None and m < nxt.shape[0]) \
-            or m == 0
-        if not last:
-            nxt = _arrivals(spec, rng, float(block_t[-1]), BLOCK)
-        for j in range(m):
-            due = run.start + float(block_t[j]) * run.scale
-            delay = due - loop.time()
+    done = 0
+    for b in arrival_blocks(spec, length, seed):
+        for j in range(b.t.shape[0]):
+            delay = run.start + float(b.t[j]) * run.scale - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            run.arrive(_Request(done + j, float(block_t[j]), int(types[j]), int(custs[j]), float(u1[j]),
-                                float(u2[j])))
-        done += m
-        if last:
-            if length.duration is not None:
-                delay = run.start + length.duration * run.scale - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            return
+            run.arrive(_Request(done + j, float(b.t[j]), int(b.types[j]), int(b.custs[j]), float(b.u1[j]),
+                                float(b.u2[j])))
+        done += b.t.shape[0]
+    if length.duration is not None:
+        delay = run.start + length.duration * run.scale - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -7,7 +7,7 @@ variates (common random numbers): the seed fixes them, the strategy only decides
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,24 +139,29 @@ def _arrivals(spec: RunSpec, rng: np.random.Generator, t0: float, count: int) ->
     return np.concatenate(out)[:count]
 
 
-def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warmup: float = 0.1,
-             progress: Callable[[float], None] | None = None) -> Outcome:
-    """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
-    code = STRATEGY_CODES[strategy]
-    horizon = length.horizon(spec)
-    if strategy in PREDICTIVE:
-        spec = predictive(spec, horizon * 1.05 + 3600)
-    st = _State(spec, horizon)
+@dataclass
+class Block:
+    """One block of arrivals and each request's own variates, drawn in the order the seed fixes."""
+
+    t: np.ndarray  # arrival times, seconds from the start
+    types: np.ndarray  # request type (index into the mix)
+    custs: np.ndarray  # customer, or -1
+    e1: np.ndarray  # standard exponential and normal: the service time, made by the agent that serves it
+    z: np.ndarray
+    u1: np.ndarray  # two uniforms for the routing draws (random, p2c)
+    u2: np.ndarray
+    last: bool
+    t_limit: float  # the kernel runs events up to here: the next block's first arrival, or the run's end
+
+
+def arrival_blocks(spec: RunSpec, length: RunLength, seed: int) -> Iterator[Block]:
+    """The run's requests, block by block: the one source of arrivals for `simulate` and live `traffic`, so
+    a seed gives the same requests to both (common random numbers across strategies too)."""
     rng = np.random.default_rng(seed)
-    params = np.array([spec.qcap, spec.patience, spec.sla_wait, warmup * horizon, spec.detect])
-    weights4 = np.array(spec.scoring, dtype=float)
-    f_t = np.array([f.at for f in spec.failures for _ in f.agents], dtype=float)
-    f_agent = np.array([a for f in spec.failures for a in f.agents], dtype=np.int64)
     cum = np.cumsum(spec.shares)
     total = length.requests
     done = 0
-    t0 = 0.0
-    nxt = _arrivals(spec, rng, t0, BLOCK)
+    nxt = _arrivals(spec, rng, 0.0, BLOCK)
     while True:
         block_t = nxt
         m = block_t.shape[0]
@@ -179,7 +184,31 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
         else:
             nxt = _arrivals(spec, rng, float(block_t[-1]), BLOCK)
             t_limit = float(nxt[0])
-        run_block(block_t, types.astype(np.int64), custs.astype(np.int64), e1, z, u1, u2, t_limit, code,
+        yield Block(block_t, types.astype(np.int64), custs.astype(np.int64), e1, z, u1, u2, bool(last),
+                    float(t_limit))
+        done += m
+        if last:
+            return
+
+
+def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warmup: float = 0.1,
+             progress: Callable[[float], None] | None = None) -> Outcome:
+    """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
+    code = STRATEGY_CODES[strategy]
+    horizon = length.horizon(spec)
+    if strategy in PREDICTIVE:
+        spec = predictive(spec, horizon * 1.05 + 3600)
+    st = _State(spec, horizon)
+    params = np.array([spec.qcap, spec.patience, spec.sla_wait, warmup * horizon, spec.detect])
+    weights4 = np.array(spec.scoring, dtype=float)
+    f_t = np.array([f.at for f in spec.failures for _ in f.agents], dtype=float)
+    f_agent = np.array([a for f in spec.failures for a in f.agents], dtype=np.int64)
+    total = length.requests
+    done = 0
+    end = 0.0
+    for b in arrival_blocks(spec, length, seed):
+        m = b.t.shape[0]
+        run_block(b.t, b.types, b.custs, b.e1, b.z, b.u1, b.u2, b.t_limit, code,
                   spec.per_agent, params, weights4, st.ag, st.agf, spec.elig, spec.cap_match, spec.t_prio,
                   spec.bk_ptr, spec.bk_idx, spec.tr_t, spec.tr_agent, spec.tr_open, f_t, f_agent, st.qi, st.cell_i,
                   st.cell_f, st.pool, st.slot_i, st.slot_f, st.free, st.heap_t, st.heap_i, st.last_agent,
@@ -188,7 +217,6 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
         done += m
         if progress is not None:
             progress(min(1.0, done / total) if total else min(1.0, float(st.fst[L.NOW]) / max(horizon, 1e-9)))
-        if last:
-            end = float(t_limit)
-            break
+        if b.last:
+            end = float(b.t_limit)
     return summarise(spec, strategy, st, end, warmup * horizon)
