@@ -16,8 +16,9 @@ def traffic(
     requests: Annotated[int | None, typer.Option(help="Arrivals to send.", show_default=False)] = None,
     duration: Annotated[str | None, typer.Option(help="Fleet time to send for instead, e.g. 10m.",
                                                     show_default=False)] = None,
-    rate: Annotated[float | None, typer.Option(help="Arrivals per fleet second (overrides the fleet's).",
-                                                  show_default=False)] = None,
+    rate: Annotated[str | None, typer.Option(help="Arrival rate, as in the fleet file (`120/min`, `2/s`); a bare "
+                                                  "number is per second. Overrides the fleet's.",
+                                             show_default=False)] = None,
     strategy: Annotated[str | None, typer.Option(help="Strategy; default the fleet's.", show_default=False)]
     = None,
     time_scale: Annotated[float, typer.Option(help="Real seconds per fleet second, as in `agent serve`.")] = 1.0,
@@ -29,7 +30,7 @@ def traffic(
 ) -> int:
     """Send the fleet's traffic to running agents, routed live by its strategy, and measure it."""
     from clawctl.core.errors import UsageError
-    from clawctl.core.units import parse_duration
+    from clawctl.core.units import parse_duration, parse_rate
     from clawctl.render.output import render
     from clawctl.services.traffic import TrafficOptions
     from clawctl.services.traffic import traffic as run
@@ -39,7 +40,13 @@ def traffic(
         seconds = parse_duration(duration) if duration is not None else None
     except ValueError as exc:
         raise UsageError(f"--duration: {exc}") from None
-    options = TrafficOptions(requests, seconds, rate, strategy, time_scale, seed, compare_sim=compare_sim,
+    per_second = None
+    if rate is not None:
+        try:
+            per_second = float(rate) if rate.strip().replace(".", "", 1).isdigit() else parse_rate(rate)
+        except ValueError as exc:
+            raise UsageError(f"--rate {rate}: {exc}") from None
+    options = TrafficOptions(requests, seconds, per_second, strategy, time_scale, seed, compare_sim=compare_sim,
                              store=not no_store)
     result = run(fleet, options, env.db, clock=env.clock)
     render(result, output_format.value, env)

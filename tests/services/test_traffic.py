@@ -244,3 +244,15 @@ def test_compare_sim_predicts_the_same_arrivals_and_the_run_is_stored(serve, cli
     text = cli("traffic", str(path), "--requests", "20", "--time-scale", str(SCALE), "--compare-sim", "--no-store")
     assert text.code == 0 and "predicted by simulate vs measured live" in text.out
     assert len(cli("history", "--kind", "traffic", "--format", "json").json()["runs"]) == 1  # --no-store
+
+
+def test_rate_takes_the_fleet_files_notation_and_bad_rates_are_usage_errors(serve, cli):
+    _, path = serve(rate="1/s", cap=8)
+    per_min = cli("traffic", str(path), "--duration", "20s", "--rate", "300/min", "--time-scale", str(SCALE),
+                  "--format", "json", "--no-store").json()
+    per_s = cli("traffic", str(path), "--duration", "20s", "--rate", "5", "--time-scale", str(SCALE),
+                "--format", "json", "--no-store").json()
+    assert per_min["results"][0]["arrived"] == per_s["results"][0]["arrived"]  # 300/min is 5/s: same seeded arrivals
+    for bad in ("fast", "-3", "5/fortnight"):
+        r = cli("traffic", str(path), "--requests", "5", "--rate", bad, "--time-scale", str(SCALE))
+        assert (r.code, r.out) == (2, "") and r.err.startswith(f"clawctl: error: --rate {bad}")
