@@ -256,3 +256,15 @@ def test_rate_takes_the_fleet_files_notation_and_bad_rates_are_usage_errors(serv
     for bad in ("fast", "-3", "5/fortnight"):
         r = cli("traffic", str(path), "--requests", "5", "--rate", bad, "--time-scale", str(SCALE))
         assert (r.code, r.out) == (2, "") and r.err.startswith(f"clawctl: error: --rate {bad}")
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--time-scale", "nan"], "--time-scale"), (["--time-scale", "0"], "--time-scale"),
+    (["--seed", "-1"], "--seed must be between 0 and"), (["--strategy", "fastest"], "--strategy fastest: unknown"),
+    (["--requests", "0"], "--requests"), (["--duration", "400d"], "--duration"),
+])
+def test_bad_flags_are_one_usage_error_and_send_nothing(serve, cli, flags, words):
+    base, path = serve(rate="1/s", cap=8)
+    r = cli("traffic", str(path), *flags)
+    assert (r.code, r.out) == (2, "") and r.err.count("\n") == 1 and words in r.err
+    assert sum(ok_requests(base, name) for name in "abc") == 0
