@@ -50,3 +50,30 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.delenv("CLAWCTL_DB", raising=False)  # the Env's store, not one from the shell running the tests
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     return Cli(tmp_path)
+
+
+@pytest.fixture
+def agent_servers():
+    """``agent_servers(AgentServer) -> base URL``: real reference-agent servers on 127.0.0.1, run by one
+    background event loop; every one is stopped at teardown."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="agent-servers", daemon=True)
+    thread.start()
+    servers = []
+
+    def start(server) -> str:
+        port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
+        servers.append(server)
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

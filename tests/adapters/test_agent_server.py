@@ -25,7 +25,12 @@ import pytest
 
 from clawctl.adapters.agent_server import IMPORT_BODY_LIMIT, AgentServer
 from clawctl.core.errors import UsageError
-from clawctl.core.refagent import MAX_IMPORT_SESSIONS, MAX_SESSION_BYTES, MAX_STORE_BYTES, state_hash
+from clawctl.core.refagent import (
+    MAX_IMPORT_SESSIONS,
+    MAX_SESSION_BYTES,
+    MAX_STORE_BYTES,
+    state_hash,
+)
 from clawctl.services.agent_serve import ServeOptions, build, is_loopback
 
 FLEET = """\
@@ -75,12 +80,8 @@ def fleet(tmp_path) -> str:
 
 
 @pytest.fixture
-def serve(fleet):
+def serve(fleet, agent_servers):
     """``serve(agent_id=None, all_agents=False, token=None) -> base URL``; every server stops at teardown."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="agent-server-loop", daemon=True)
-    thread.start()
-    servers: list[AgentServer] = []
 
     def start(agent_id: str | None = "a1", *, all_agents: bool = False, token: str | None = None,
               seed: int = 1, fleet_file: str | None = None, token_env: str | None = None,
@@ -88,19 +89,10 @@ def serve(fleet):
         """With ``fleet_file``, the tokens are the ones `agent serve` would take (``build``)."""
         agents, tokens = build(ServeOptions(agent_id, fleet=fleet_file or fleet, seed=seed, all_agents=all_agents,
                                             token_env=token_env, time_scale=time_scale))
-        server = AgentServer(agents, token=token, tokens=tokens if fleet_file else None, many=all_agents)
-        port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
-        servers.append(server)
-        return f"http://127.0.0.1:{port}"
+        return agent_servers(AgentServer(agents, token=token, tokens=tokens if fleet_file else None,
+                                         many=all_agents))
 
-    try:
-        yield start
-    finally:
-        for server in servers:
-            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return start
 
 
 @pytest.fixture

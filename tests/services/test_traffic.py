@@ -5,11 +5,9 @@ couple of seconds."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import socket
-import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -51,33 +49,19 @@ def _env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def serve(tmp_path):
+def serve(tmp_path, agent_servers):
     """``serve(**fleet_kw) -> (base URL, fleet path with endpoints)``: every agent behind one port (--all)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="traffic-agents", daemon=True)
-    thread.start()
-    servers: list[AgentServer] = []
 
     def start(**kw) -> tuple[str, Path]:
         plain = tmp_path / "serve.yaml"
         plain.write_text(fleet_text(base=None, **kw))
         agents, tokens = build(ServeOptions(None, fleet=str(plain), seed=3, all_agents=True, time_scale=SCALE))
-        server = AgentServer(agents, tokens=tokens, many=True)
-        port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
-        servers.append(server)
-        base = f"http://127.0.0.1:{port}"
+        base = agent_servers(AgentServer(agents, tokens=tokens, many=True))
         path = tmp_path / "fleet.yaml"
         path.write_text(fleet_text(base=base, **kw))
         return base, path
 
-    try:
-        yield start
-    finally:
-        for server in servers:
-            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return start
 
 
 def ok_requests(base: str, agent: str) -> float:
