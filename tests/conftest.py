@@ -55,7 +55,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
 @pytest.fixture
 def agent_servers():
     """``agent_servers(AgentServer) -> base URL``: real reference-agent servers on 127.0.0.1, run by one
-    background event loop; every one is stopped at teardown."""
+    background event loop; every one is stopped at teardown (``agent_servers.stop(server)`` stops one sooner)."""
     import asyncio
     import threading
 
@@ -68,6 +68,14 @@ def agent_servers():
         port = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop).result(10)
         servers.append(server)
         return f"http://127.0.0.1:{port}"
+
+    def stop(server) -> None:
+        """Stop ``server`` now (an agent killed mid-run): its port refuses from here on."""
+        if server in servers:
+            servers.remove(server)
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+
+    start.stop = stop
 
     try:
         yield start

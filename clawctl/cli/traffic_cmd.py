@@ -32,6 +32,7 @@ def traffic(
     from clawctl.core.errors import UsageError
     from clawctl.core.units import parse_duration, parse_rate
     from clawctl.render.output import render
+    from clawctl.render.progress import progress_bar
     from clawctl.services.traffic import TrafficOptions
     from clawctl.services.traffic import traffic as run
 
@@ -48,6 +49,7 @@ def traffic(
             raise UsageError(f"--rate {rate}: {exc}") from None
     options = TrafficOptions(requests, seconds, per_second, strategy, time_scale, seed, compare_sim=compare_sim,
                              store=not no_store)
-    result = run(fleet, options, env.db, clock=env.clock)
+    with progress_bar(env) as step:
+        result = run(fleet, options, env.db, clock=env.clock, progress=step)
     render(result, output_format.value, env)
     return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK

@@ -17,6 +17,10 @@ def text(report, env: Env, *, agents: bool = True) -> None:
     in_flight = sum(r.in_flight for r in report.results)
     console.print(f"live at time scale {report.time_scale:g}: errors {errors}; {report.retried:,} retried; "
                   f"{in_flight:,} still in flight")
+    d = report.driver
+    if d.get("sent"):
+        console.print(f"driver lag, scheduled to sent (real ms): p50 {d['lag_p50_ms']:g}, p99 {d['lag_p99_ms']:g}, "
+                      f"max {d['lag_max_ms']:g} over {d['sent']:,} requests")
     for note in report.notes:
         console.print(safe(note))
     if report.interrupted:
@@ -38,7 +42,10 @@ def _comparison(predicted, measured) -> Table:
             ("SLA", predicted.sla_attainment, measured.sla_attainment, "%"),
             ("wait mean", predicted.wait.mean, measured.wait.mean, "s"),
             ("wait p95", predicted.wait.p95, measured.wait.p95, "s"),
-            ("sojourn mean", predicted.sojourn.mean, measured.sojourn.mean, "s")]
+            ("sojourn mean", predicted.sojourn.mean, measured.sojourn.mean, "s"),
+            # the time a slot is held: the agent's service time, plus the HTTP round trip when live
+            ("held mean", predicted.sojourn.mean - predicted.wait.mean, measured.sojourn.mean - measured.wait.mean,
+             "s")]
     for name, p, m, unit in rows:
         table.add_row(name, _fmt(p, unit), _fmt(m, unit), _diff(p, m, unit))
     return table

@@ -34,13 +34,14 @@ class TrafficReport:
     run_id: int | None = None
     notes: list[str] = field(default_factory=list)
     predicted: Outcome | None = None  # --compare-sim: the simulation of the same fleet, seed and arrivals
+    driver: dict = field(default_factory=dict)  # the driver's own lag: scheduled time to hand-off, real ms
 
     def as_dict(self) -> dict:
         results = [{**r.as_dict(), "mode": "live", "errors": dict(self.errors)} for r in self.results]
         return {"schema_version": 1, "fleet": self.fleet, "mode": "live", "seed": self.seed,
                 "requests": self.requests, "duration": self.duration, "time_scale": self.time_scale,
                 "elapsed_s": round(self.elapsed_s, 3), "run_id": self.run_id, "interrupted": self.interrupted,
-                "errors": dict(self.errors), "retried": self.retried, "results": results,
+                "errors": dict(self.errors), "retried": self.retried, "driver": dict(self.driver), "results": results,
                 **({"predicted": self.predicted.as_dict()} if self.predicted is not None else {})}
 
 

@@ -21,7 +21,8 @@ TOKEN_VAR = "CLAWCTL_TEST_TRAFFIC_TOKEN"
 
 
 def fleet_text(*, base: str | None, rate: str = "3/s", cap: int = 4, customers: int | None = None,
-               kinds: dict[str, str] | None = None, queue: str = "", strategy: str = "round_robin") -> str:
+               kinds: dict[str, str] | None = None, queue: str = "", strategy: str = "round_robin",
+               weights: dict[str, int] | None = None, bases: dict[str, str] | None = None) -> str:
     lines = ["apiVersion: clawctl/v1", "kind: Fleet", "metadata:", "  name: traffic-tests",
              "load_balancing:", f"  strategy: {strategy}", "traffic:", f"  arrivals: {{rate: {rate}}}"]
     if customers:
@@ -35,7 +36,11 @@ def fleet_text(*, base: str | None, rate: str = "3/s", cap: int = 4, customers: 
                   "    service_time: {distribution: deterministic, mean: 1s}"]
         if name == "b":
             lines.append(f"    auth: {{token_env: {TOKEN_VAR}}}")
-        if base is not None:
+        if weights and name in weights:
+            lines.append(f"    weight: {weights[name]}")
+        if bases and name in bases:
+            lines.append(f"    endpoint: {bases[name]}/agents/{name}")
+        elif base is not None:
             lines.append(f"    endpoint: {base}/agents/{name}")
         if kinds and name in kinds:
             lines.append(f"    endpoint_kind: {kinds[name]}")
@@ -138,10 +143,102 @@ def test_an_openclaw_agent_is_refused_with_a_note(serve, cli):
     assert ok_requests(base, "c") == 0
 
 
-def test_per_agent_queues_are_refused(serve, cli):
-    _, path = serve(queue="{discipline: per_agent}")
-    run = cli("traffic", str(path), "--requests", "5", "--time-scale", str(SCALE))
-    assert run.code == 2 and "per_agent is not supported" in run.err
+def test_per_agent_queues_run_live_as_simulated(serve, cli):
+    # overloaded (6/s at three 1-slot agents of 1 s): round robin keeps every third request at each agent,
+    # whose own queue of 2 rejects the rest; the same arrivals simulated reject about as many
+    _, path = serve(rate="6/s", cap=1, queue="{discipline: per_agent, capacity: 2}")
+    out = cli("traffic", str(path), "--requests", "240", "--time-scale", str(SCALE), "--compare-sim",
+              "--format", "json").json()
+    (r,) = out["results"]
+    identity(r)
+    p = out["predicted"]
+    assert r["rejected"] > 0 and r["p_wait"] > 0.5
+    # a deterministic 1 s service at 20 ms real: each HTTP round trip (~1 ms real, 0.05 fleet s) lengthens
+    # a live conversation a little, so live rejects a few more (measured: 124-126 against 114)
+    assert abs(r["rejected"] - p["rejected"]) <= 0.2 * p["rejected"] + 5
+    assert [a["served"] + 0 for a in r["agents"]] == pytest.approx([r["served"] / 3] * 3, abs=4)
+
+
+def sessions_of(base: str, agent: str) -> set[str]:
+    headers = {"Authorization": "Bearer traffic-secret-token"} if agent == "b" else {}
+    data = httpx.get(f"{base}/agents/{agent}/v1/sessions", headers=headers, timeout=5.0, trust_env=False).json()
+    return {s["customer_id"] for s in data["sessions"]}
+
+
+def nginx_swrr(weights: list[int], n: int) -> list[int]:
+    """nginx's smooth weighted round robin (ngx_http_upstream_get_peer): each peer gains its weight, the
+    highest current weight wins and loses the total."""
+    current = [0] * len(weights)
+    out = []
+    for _ in range(n):
+        current = [c + w for c, w in zip(current, weights)]
+        best = max(range(len(weights)), key=lambda i: (current[i], -i))
+        current[best] -= sum(weights)
+        out.append(best)
+    return out
+
+
+@pytest.mark.parametrize("strategy, weights", [("round_robin", [1, 1, 1]), ("weighted_round_robin", [5, 1, 1]),
+                                               ("weighted_round_robin", [3, 2, 1])])
+def test_live_picks_follow_the_nginx_sequence(serve, cli, strategy, weights):
+    base, path = serve(rate="1/s", cap=8, strategy=strategy, weights=dict(zip("abc", weights)))
+    n = 4 * sum(weights)
+    out = cli("traffic", str(path), "--requests", str(n), "--time-scale", str(SCALE), "--format", "json").json()
+    identity(out["results"][0])
+    expected = nginx_swrr(weights, n) if strategy == "weighted_round_robin" else [i % 3 for i in range(n)]
+    # anonymous requests are customer r<n>: which agent holds r<n> is where request n went
+    want = [{f"r{j}" for j, i in enumerate(expected) if i == k} for k in range(3)]
+    assert settled(lambda: [sessions_of(base, x) for x in "abc"], want) == want
+
+
+def test_a_repeat_customer_stays_with_the_agent_holding_the_session(serve, cli):
+    base, path = serve(rate="2/s", cap=8, customers=12, strategy="round_robin")
+    out = cli("traffic", str(path), "--requests", "120", "--time-scale", str(SCALE), "--format", "json").json()
+    (r,) = out["results"]
+    assert r["served"] + r["in_flight"] == 120
+    settled(lambda: sum(ok_requests(base, x) for x in "abc"), 120)
+    held = [sessions_of(base, x) for x in "abc"]
+    # round robin alone would put each customer on every agent; with affinity each is on exactly one
+    assert sum(len(h) for h in held) == len(set().union(*held)) <= 12
+    assert all(held)
+
+
+def test_an_agent_killed_mid_run_is_retried_elsewhere_taken_out_and_everything_accounted_for(
+        tmp_path, agent_servers, cli):
+    import threading
+
+    plain = tmp_path / "serve.yaml"
+    plain.write_text(fleet_text(base=None, rate="4/s", cap=4))
+    agents, tokens = build(ServeOptions(None, fleet=str(plain), seed=3, all_agents=True, time_scale=SCALE))
+    ab = AgentServer({k: agents[k] for k in "ab"}, tokens=tokens, many=True)
+    c = AgentServer({"c": agents["c"]}, tokens=tokens, many=True)
+    base_ab, base_c = agent_servers(ab), agent_servers(c)
+    path = tmp_path / "fleet.yaml"
+    path.write_text(fleet_text(base=base_ab, rate="4/s", cap=4, bases={"c": base_c}))
+
+    def kill_when_busy():  # c is killed once it has served 40 conversations (a third of the run's first 30 s)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and ok_requests(base_c, "c") < 40:
+            time.sleep(0.01)
+        agent_servers.stop(c)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    try:
+        out = cli("traffic", str(path), "--requests", "400", "--time-scale", str(SCALE), "--format",
+                  "json").json()
+    finally:
+        killer.join()
+    (r,) = out["results"]
+    identity(r)
+    assert r["lost"] == 0 and r["served"] + r["in_flight"] == 400
+    errors = out["errors"]
+    # the conversations c held when it stopped end as dropped (503); new attempts are refused; each is
+    # retried on a or b, and max_fails (3) takes c out for fail_timeout (30 s) at a time
+    assert errors["503"] + errors["refused"] >= 3 and out["retried"] == sum(errors.values())
+    c_served = r["agents"][2]["served"]
+    assert 40 <= c_served < 60  # served until it was killed, not after
+    assert r["agents"][0]["served"] + r["agents"][1]["served"] > 400 - c_served - 10
 
 
 def free_port() -> int:

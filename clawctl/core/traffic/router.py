@@ -111,19 +111,30 @@ class Router:
     def advance(self, t: float) -> list[int]:
         """Apply business-hours edges and the end of passive-health timeouts up to ``t``; the agents that
         became usable (callers hand them waiting requests)."""
+        return self.edges(t)[0]
+
+    def edges(self, t: float) -> tuple[list[int], list[int]]:
+        """As :meth:`advance`, also returning the agents whose shift ended (per-agent queues move off them)."""
         opened: list[int] = []
+        closed: list[int] = []
         spec = self.spec
         while self._tr < len(spec.tr_t) and spec.tr_t[self._tr] <= t:
             i = int(spec.tr_agent[self._tr])
             self.ag[i, L.A_AVAIL] = int(spec.tr_open[self._tr])
-            if spec.tr_open[self._tr] == 1:
-                opened.append(i)
+            (opened if spec.tr_open[self._tr] == 1 else closed).append(i)
             self._tr += 1
         back = np.nonzero((self.ag[:, L.A_FAILED] == OUT) & (self._out_until <= t))[0]
         for i in back:
             self.ag[i, L.A_FAILED] = UP
             opened.append(int(i))
-        return opened
+        return opened, closed
+
+    def can_take(self, i: int) -> bool:
+        """Agent ``i`` may start a conversation now: a free slot, open, not out, not drained (the kernel's
+        ``_pull`` condition)."""
+        ag = self.ag
+        return bool(ag[i, L.A_BUSY] < ag[i, L.A_CAP] and ag[i, L.A_AVAIL] == 1 and ag[i, L.A_FAILED] != OUT
+                    and ag[i, L.A_WEIGHT] > 0 and not self.excluded[i])
 
     def is_out(self, i: int) -> bool:
         return self.ag[i, L.A_FAILED] == OUT
