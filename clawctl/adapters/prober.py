@@ -35,6 +35,8 @@ from clawctl.core.probe import (
     scan_metrics,
     startup,
 )
+from clawctl.core.top.scrape import Scrape
+from clawctl.core.top.scrape import parse as parse_scrape
 
 READY_LIMIT = 64 * 1024
 METRICS_LIMIT = 4 * 1024 * 1024
@@ -102,6 +104,7 @@ class ProbeResult:
     metrics_error: str | None = None
     latency_ms: float | None = None
     at: float = 0.0  # wall clock (epoch seconds) when the probe started
+    scrape: Scrape | None = None  # the metrics read in full, with the histogram (for `top`'s rates)
 
 
 def _error_name(exc: BaseException) -> str:
@@ -210,6 +213,7 @@ class Prober:
                 if mobs.error is None and mobs.status == 200:
                     series = CLAWCTL_SERIES if target.kind == "clawctl" else OPENCLAW_SERIES
                     result.metrics = metrics_from(scan_metrics(mobs.body, series))
+                    result.scrape = parse_scrape(mobs.body, target.kind)
                 else:
                     result.metrics_error = mobs.error or f"HTTP {mobs.status}"
             else:

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from sqlite_utils import Database
 
+from clawctl.adapters.store_samples import SAMPLE_VERBS, SampleVerbs
 from clawctl.adapters.store_schema import (
     MIGRATIONS,
     RUN_KINDS,
@@ -77,7 +78,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return verb
 
 
-class Store:
+class Store(SampleVerbs):
     """An open store. Use :func:`open_store`; close it (or use it as a context manager) when done."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
@@ -295,6 +296,10 @@ class Store:
             except sqlite3.DatabaseError:
                 out[table] = None
         return out
+
+
+for _verb in SAMPLE_VERBS:  # the recording verbs live in store_samples.py; guarded like every verb
+    setattr(Store, _verb, _guarded(getattr(SampleVerbs, _verb)))
 
 
 def open_store(path: Path | None = None, *, create_parents: bool | None = None) -> Store:

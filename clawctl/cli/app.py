@@ -76,3 +76,11 @@ app.command("simulate")(simulate_cmd.simulate)
 from clawctl.cli import traffic_cmd  # noqa: E402
 
 app.command("traffic")(traffic_cmd.traffic)
+
+from clawctl.cli import export_cmd  # noqa: E402
+
+app.add_typer(export_cmd.export_app, name="export")
+
+from clawctl.cli import top_cmd  # noqa: E402
+
+app.command("top")(top_cmd.top)
