@@ -118,7 +118,11 @@ def pin_cores() -> tuple[set[int] | None, set[int] | None]:
     return {cores[0]}, {cores[1]}
 
 
+BENCH_TOKEN = "bench-" + os.urandom(8).hex()  # the agents' token (gen_fleet's agents name CLAWCTL_AGENT_TOKEN)
+
+
 def start_server(fleet: Path, port: int, ready: Path, log: Path, server_cores: set[int] | None) -> subprocess.Popen:
+    os.environ["CLAWCTL_AGENT_TOKEN"] = BENCH_TOKEN  # the server and this process's probes read it
     cmd = [sys.executable, "-m", "clawctl.cli.main", "agent", "serve", "--fleet", str(fleet), "--all",
            "--port", str(port), "--ready-file", str(ready)]
     with open(log, "wb") as fh:
@@ -377,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             print(f"server ready in {time.perf_counter() - t0:.2f} s (pid {info.get('pid')}, port {info.get('port')})")
             server = psutil.Process(proc.pid)
-            targets = [Target(i, f"http://127.0.0.1:{port}/agents/{i}") for i in ids]
+            targets = [Target(i, f"http://127.0.0.1:{port}/agents/{i}", token=BENCH_TOKEN) for i in ids]
             urls = [t.base_url for t in targets]
             ours, base = Timing("clawctl"), Timing("baseline")
             runs = {

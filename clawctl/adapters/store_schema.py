@@ -101,6 +101,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     ALTER TABLE runs_v2 RENAME TO runs;
     CREATE INDEX runs_kind_started ON runs(kind, started_at);
     """),
+    # 3: `clawctl top` prunes recorded samples by time every cycle: an index on their time.
+    (3, """
+    CREATE INDEX samples_at ON samples(at);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 RUN_KINDS = ("apply", "sim", "drill", "metrics", "traffic")
