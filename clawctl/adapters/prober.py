@@ -137,7 +137,9 @@ class Prober:
     """Use as ``async with Prober(...) as prober: results = await prober.cycle(targets)``."""
 
     def __init__(self, *, timeout: float = 1.0, concurrency: int = 200, verify_tls: bool = True,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, full_scrape: bool = False) -> None:
+        """``full_scrape``: also read each metrics body in full, histogram included (``ProbeResult.scrape``,
+        for `top`'s rates and percentiles)."""
         # A NaN or infinite deadline would never fire: a cycle that never ends. The CLI refuses such
         # values with a usage error; this is the last line for other callers.
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
@@ -148,6 +150,7 @@ class Prober:
         self.concurrency = concurrency
         self.verify_tls = verify_tls
         self.clock = clock
+        self.full_scrape = full_scrape
         self.session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "Prober":
@@ -213,7 +216,8 @@ class Prober:
                 if mobs.error is None and mobs.status == 200:
                     series = CLAWCTL_SERIES if target.kind == "clawctl" else OPENCLAW_SERIES
                     result.metrics = metrics_from(scan_metrics(mobs.body, series))
-                    result.scrape = parse_scrape(mobs.body, target.kind)
+                    if self.full_scrape:
+                        result.scrape = parse_scrape(mobs.body, target.kind)
                 else:
                     result.metrics_error = mobs.error or f"HTTP {mobs.status}"
             else:

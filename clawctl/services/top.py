@@ -102,7 +102,7 @@ class TopRun:
             self._prom = PrometheusSource(self.options.prometheus, timeout=max(self.timeout, 2.0))
             self._stack.callback(self._prom.close)
         else:
-            self._prober = await self._stack.enter_async_context(Prober(timeout=self.timeout))
+            self._prober = await self._stack.enter_async_context(Prober(timeout=self.timeout, full_scrape=True))
         if self.options.record:
             self._start_recording()
         return self

@@ -35,6 +35,7 @@ exception:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -99,11 +100,22 @@ def _count(token: bytes) -> float | None:
     return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
+@functools.lru_cache(maxsize=4096)  # the same few blocks come back from every agent, every cycle
 def _labels(block: bytes) -> tuple[tuple[bytes, bytes], ...] | None:
     """The label pairs of a ``{...}`` block, sorted; None when one name repeats."""
     pairs = tuple(sorted(_PAIRS.findall(block)))
     names = [name for name, _ in pairs]
     return pairs if len(set(names)) == len(names) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _bound(pairs: tuple[tuple[bytes, bytes], ...]) -> tuple[float | None, tuple]:
+    """A bucket's bound (its ``le``; None when missing, NaN or -Inf) and its other labels."""
+    le_text = [v for k, v in pairs if k == b"le"]
+    le = number(le_text[0]) if le_text else None
+    if le is not None and (math.isnan(le) or le == -math.inf):
+        le = None
+    return le, tuple(p for p in pairs if p[0] != b"le")
 
 
 class _Family:
@@ -135,11 +147,9 @@ class _Family:
             if pairs not in target and self._room(pairs):
                 target[pairs] = value
             return
-        le_text = [v for k, v in pairs if k == b"le"]
-        le = number(le_text[0]) if le_text else None
-        if le is None or math.isnan(le) or le == -math.inf:
+        le, key = _bound(pairs)
+        if le is None:
             return  # no bound to file the count under: as if absent
-        key = tuple(p for p in pairs if p[0] != b"le")
         if not self._room(key):
             return
         series = self.buckets.setdefault(key, {})
