@@ -15,20 +15,7 @@ from clawctl.core.env import Env, iso_from_epoch
 from clawctl.core.top.frame import Frame, Row
 from clawctl.render.console import console as console_for
 from clawctl.render.safe import terminal_safe as safe
-
-SPARK = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[float | None], width: int = 12) -> str:
-    """Recent values as block characters (a gap for a cycle with none), scaled to their own range."""
-    values = values[-width:]
-    present = [v for v in values if v is not None]
-    if not present:
-        return ""
-    low, high = min(present), max(present)
-    span = high - low
-    return "".join(" " if v is None else SPARK[0 if span <= 0 else min(int((v - low) / span * 7.999), 7)]
-                   for v in values)
+from clawctl.render.top_app_cells import sparkline
 
 
 def _num(value: float | None, fmt: str = "{:.0f}") -> str:
