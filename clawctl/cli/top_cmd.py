@@ -120,7 +120,7 @@ def _dashboard(env, fleet: str, options) -> int:
                 yield frame
 
     backups = {a.id: list(a.backups) for a in run.fleet.agents.values()}
-    run_dashboard(frames, title=f"clawctl top · {run.name}", interval=run.interval, backups=backups,
+    run_dashboard(frames, title="clawctl top", interval=run.interval, backups=backups,
                   no_color=env.no_color)
     return ExitCode.OK
 
