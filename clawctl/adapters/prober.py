@@ -216,8 +216,14 @@ class Prober:
                 if mobs.error is None and mobs.status == 200:
                     series = CLAWCTL_SERIES if target.kind == "clawctl" else OPENCLAW_SERIES
                     result.metrics = metrics_from(scan_metrics(mobs.body, series))
-                    if self.full_scrape:
+                    if self.full_scrape or target.kind == "openclaw":
                         result.scrape = parse_scrape(mobs.body, target.kind)
+                    if target.kind == "openclaw" and result.metrics.response_time_ms is None:
+                        # a gateway labels its run histogram (channel, model, outcome, ...): the sums over
+                        # every label set, as `sum by ()` would
+                        sc = result.scrape
+                        if sc is not None and sc.rt_count and sc.rt_sum is not None:
+                            result.metrics.response_time_ms = sc.rt_sum / sc.rt_count * 1000
                 else:
                     result.metrics_error = mobs.error or f"HTTP {mobs.status}"
             else:

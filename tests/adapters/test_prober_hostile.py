@@ -559,8 +559,9 @@ class Recorder:
 
     def __init__(self, ready_status: int = 200, ready_body: object | None = None,
                  startup: tuple[int, object] | None = None, startup_delay: float = 0.0,
-                 ready_delay: float = 0.0) -> None:
+                 ready_delay: float = 0.0, gateway_metrics: bytes | None = None) -> None:
         self.seen: list[tuple[str, str | None]] = []
+        self.gateway_metrics = gateway_metrics
         self.ready = (ready_status, ready_body if ready_body is not None else {"ready": True, "failing": []})
         self.startup, self.startup_delay, self.ready_delay = startup, startup_delay, ready_delay
 
@@ -573,9 +574,9 @@ class Recorder:
             writer.write(response(200, b"clawctl_agent_active_conversations 4\nclawctl_agent_max_conversations 9\n",
                                   "text/plain; version=0.0.4"))
         elif request.path == "/api/diagnostics/prometheus":
-            writer.write(response(200, b"# TYPE openclaw_run_duration_seconds histogram\n"
+            writer.write(response(200, self.gateway_metrics or (b"# TYPE openclaw_run_duration_seconds histogram\n"
                                        b"openclaw_run_duration_seconds_sum 12.0\n"
-                                       b"openclaw_run_duration_seconds_count 4\n", "text/plain; version=0.0.4"))
+                                       b"openclaw_run_duration_seconds_count 4\n"), "text/plain; version=0.0.4"))
         elif request.path == "/startupz" and self.startup is not None:
             await asyncio.sleep(self.startup_delay)
             writer.write(json_response(*self.startup))
@@ -620,6 +621,19 @@ def test_openclaw_metrics_only_with_a_token_from_the_prometheus_route():
                                        ("/readyz", f"Bearer {TOKEN}")]
     assert r2.metrics is not None and r2.metrics.response_time_ms == pytest.approx(3000.0)
     assert "/metrics" not in {path for path, _ in with_token.seen}
+
+
+LABELLED_GATEWAY = b"".join(
+    b'openclaw_run_duration_seconds_%s{channel="%s",model="m1",outcome="ok"%s} %s\n' % (suffix, channel, le, value)
+    for channel, total, count in ((b"telegram", b"6.0", b"2"), (b"discord", b"10.0", b"3"))
+    for suffix, le, value in ((b"bucket", b',le="+Inf"', count), (b"sum", b"", total), (b"count", b"", count)))
+
+
+def test_a_gateways_labelled_run_histogram_gives_its_response_time():
+    # real gateways label the run histogram (diagnostics-prometheus plugin): 16 s over 5 runs in all
+    r, _, _ = scenario(Recorder(gateway_metrics=LABELLED_GATEWAY), kind="openclaw", token=TOKEN)
+    assert r.metrics is not None and r.metrics.response_time_ms == pytest.approx(3200.0)
+    assert r.scrape is not None and r.scrape.buckets == ((float("inf"), 5.0),)
 
 
 def test_openclaw_startup_probe_refines_a_not_ready_gateway():
