@@ -11,18 +11,16 @@ nowhere else.
 from __future__ import annotations
 
 import asyncio
-import gc
 import math
 import ssl
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
+from clawctl.adapters.gc_headroom import gc_headroom
 from clawctl.core.probe import (
     CLAWCTL_SERIES,
     OPENCLAW_SERIES,
@@ -40,43 +38,6 @@ from clawctl.core.top.scrape import parse as parse_scrape
 
 READY_LIMIT = 64 * 1024
 METRICS_LIMIT = 4 * 1024 * 1024
-GC_GEN0_THRESHOLD = 50_000  # while a cycle runs; CPython's default is 700 (docs/probing.md, "Garbage collection")
-
-_gc_lock = threading.Lock()
-_gc_cycles = 0  # cycles running in this process (any thread)
-_gc_saved: tuple[int, ...] | None = None  # the thresholds to put back when the last one ends
-
-
-@contextmanager
-def _gc_headroom() -> Iterator[None]:
-    """Raise the cyclic collector's generation-0 threshold while a cycle runs, then put it back.
-
-    A cycle keeps hundreds of requests in flight; at the default threshold (700 allocations) the
-    collector runs ~140 times per 1,000-agent cycle, each time walking the live in-flight objects and
-    promoting them, so older generations fill up and a full collection walks the whole heap: about a
-    quarter of the client's CPU (docs/probing.md). Reference counting still frees almost everything at
-    once; this only makes the collector run a few times per cycle instead. Nested or concurrent
-    cycles share one raise; thresholds set above ours, or a disabled collector, are left alone.
-    """
-    global _gc_cycles, _gc_saved
-    with _gc_lock:
-        if _gc_cycles == 0:
-            current = gc.get_threshold()
-            if gc.isenabled() and 0 < current[0] < GC_GEN0_THRESHOLD:
-                _gc_saved = current
-                gc.set_threshold(GC_GEN0_THRESHOLD, *current[1:])
-        _gc_cycles += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_cycles -= 1
-            if _gc_cycles == 0 and _gc_saved is not None:
-                if gc.get_threshold()[0] == GC_GEN0_THRESHOLD:  # nobody changed it meanwhile
-                    gc.set_threshold(*_gc_saved)
-                _gc_saved = None
-
-
 @dataclass(frozen=True)
 class Target:
     agent_id: str
@@ -254,7 +215,7 @@ class Prober:
                 except Exception as exc:  # noqa: BLE001 - one agent's answer must never end the whole cycle
                     return _unreadable(target, exc, self.clock())
 
-        with _gc_headroom():
+        with gc_headroom():
             return list(await asyncio.gather(*(one(t) for t in targets)))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from clawctl.adapters.agent_client import AgentClient
 from clawctl.adapters.clock import utc_now
+from clawctl.adapters.gc_headroom import frozen
 from clawctl.core import limits
 from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock
@@ -38,6 +39,7 @@ from clawctl.services.validate import load_fleet
 Progress = Callable[[str, float], None]
 
 GRACE_S = 2.0  # real seconds in-flight requests get after an interrupt
+EARLY_S = 0.0012  # real seconds ahead of an arrival the driver wakes (timers fire up to 1 ms late)
 MAX_TIME_SCALE = 1000.0
 
 
@@ -129,7 +131,8 @@ def traffic(path: str, options: TrafficOptions, db: Path | None = None, *, clock
     report = TrafficReport(fleet_name(fleet), options.seed, length.requests, length.duration, options.time_scale,
                            0.0, notes=notes)
     started = time.perf_counter()
-    asyncio.run(_main(spec, strategy, fleet, targets, options, length, timeout, report, progress))
+    with frozen():  # the collector must not stall the loop, nor walk the fleet and the simulator each time
+        asyncio.run(_main(spec, strategy, fleet, targets, options, length, timeout, report, progress))
     report.elapsed_s = time.perf_counter() - started
     if options.compare_sim and not report.interrupted:
         report.predicted = predict(full_spec, strategy, length, options.seed)
@@ -204,11 +207,14 @@ async def _arrive(run: LiveRun, spec, seed: int, length, progress: Progress | No
 
 
 async def _until(loop, due: float) -> None:
-    """Sleep until loop time ``due`` (the loop's timers fire up to a millisecond late: epoll waits whole
-    milliseconds; spinning instead took a core from the agents on a small machine)."""
+    """Sleep until loop time ``due``. The loop's timers fire up to a millisecond late (epoll waits whole
+    milliseconds), so the driver wakes ``EARLY_S`` ahead and yields to the loop, which keeps answering
+    replies, until the time comes: at most that long per arrival, nothing when arrivals are dense."""
     delay = due - loop.time()
-    if delay > 0:
-        await asyncio.sleep(delay)
+    if delay > EARLY_S:
+        await asyncio.sleep(delay - EARLY_S)
+    while loop.time() < due:
+        await asyncio.sleep(0)
 
 
 def _fraction(run: LiveRun, length, sent: int) -> float:
