@@ -46,7 +46,7 @@ class Router:
         self.max_fails = max_fails
         self.fail_timeout = fail_timeout
         self._fails: list[list[float]] = [[] for _ in range(n)]
-        self._out_until = np.full(n, -np.inf)
+        self._out_until = np.full(n, np.inf)  # when each agent taken out comes back
         self._tr = 0
 
     # -- picking ------------------------------------------------------------------------------------
@@ -123,10 +123,12 @@ class Router:
             self.ag[i, L.A_AVAIL] = int(spec.tr_open[self._tr])
             (opened if spec.tr_open[self._tr] == 1 else closed).append(i)
             self._tr += 1
-        back = np.nonzero((self.ag[:, L.A_FAILED] == OUT) & (self._out_until <= t))[0]
-        for i in back:
-            self.ag[i, L.A_FAILED] = UP
-            opened.append(int(i))
+        if self._out_until.min() <= t:  # an agent's time out is over (O(1) while none is out)
+            back = np.nonzero((self.ag[:, L.A_FAILED] == OUT) & (self._out_until <= t))[0]
+            for i in back:
+                self.ag[i, L.A_FAILED] = UP
+                self._out_until[i] = np.inf
+                opened.append(int(i))
         return opened, closed
 
     def can_take(self, i: int) -> bool:
