@@ -108,9 +108,11 @@ class TopRun:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
-        if self.run_id is not None:
-            self._finish_recording("interrupted" if exc[0] is not None else "completed")
+        try:
+            if self.run_id is not None:
+                self._finish_recording("interrupted" if exc[0] is not None else "completed")
+        finally:
+            await self._stack.aclose()
 
     # -- a cycle ------------------------------------------------------------------------------------
     async def observe(self) -> dict[str, Observation]:
@@ -174,26 +176,26 @@ class TopRun:
     def _start_recording(self) -> None:
         from clawctl.adapters.store import open_store
 
-        with open_store(self.db) as store, store.write():
+        self._store = self._stack.enter_context(open_store(self.db))  # open for the run: a cycle only writes
+        store = self._store
+        with store.write():
             started = iso(self.clock())
             self.run_id = store.record_run("metrics", store.fleet_id(self.name, started), started, None, "running",
                                            self._summary())
 
     def _record(self, frame: Frame) -> None:
-        from clawctl.adapters.store import open_store
-
         at = iso_from_epoch(frame.at)
         rows = [(at, r.id, r.state, {**_figures(r.figures), "detail": r.detail}) for r in frame.rows]
         before = (iso_from_epoch(frame.at - self.options.retention_s)
                   if self.options.retention_s is not None else None)
-        with open_store(self.db) as store, store.write():
+        store = self._store
+        with store.write():
             store.add_samples(self.run_id, rows)
             store.prune_samples(before=before, keep=self.options.retention_samples)
 
     def _finish_recording(self, status: str) -> None:
-        from clawctl.adapters.store import open_store
-
-        with open_store(self.db) as store, store.write():
+        store = self._store
+        with store.write():
             store.finish_run(self.run_id, iso(self.clock()), status,
                              {**self._summary(), "cycles": self.cycles, "missed": self.missed})
 

@@ -253,3 +253,31 @@ def test_no_endpoints_is_a_usage_error(tmp_path, cli):
     path.write_text(fleet_text(None))
     run = cli("top", str(path), "--once")
     assert run.code == 2 and "no agent has an endpoint" in run.err
+
+
+def test_ctrl_c_exits_130_and_the_recording_is_closed_as_interrupted(lab, cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path, _ = lab()
+    db = tmp_path / "sub.db"
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "--db", str(db), "top", str(path),
+                             "--format", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ), stdin=subprocess.DEVNULL)
+    try:
+        first = proc.stdout.readline()  # a cycle came: it is recording
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    run_id = json.loads(first)["run_id"]
+    history = cli("--db", str(db), "history", "--kind", "metrics", "--format", "json").json()
+    (run,) = [r for r in history["runs"] if r["id"] == run_id]
+    assert run["status"] == "interrupted" and run["finished_at"] and run["summary"]["cycles"] >= 1
