@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from clawctl.adapters.store_schema import SCHEMA_VERSION
 from clawctl.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def test_store_check_end_to_end_through_clawctl_db(tmp_path, db):
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["schema_version"] == 1 and payload["ok"] is True and payload["path"] == db
-    assert payload["store_schema_version"] == payload["supported_version"] == 2
+    assert payload["store_schema_version"] == payload["supported_version"] == SCHEMA_VERSION
     assert payload["counts"]["agents"] == 14
     assert not (tmp_path / "xdg").exists()  # CLAWCTL_DB was honoured
 
@@ -238,10 +239,10 @@ def test_store_check_text_and_json(capsys, db):
     code, out, _ = run(capsys, "--db", db, "store", "check")
     assert code == 0
     assert out.splitlines()[0] == f"store {db}: ok"
-    assert "schema version 2 (this clawctl: 2)" in out and "integrity_check: ok" in out
+    assert f"schema version {SCHEMA_VERSION} (this clawctl: {SCHEMA_VERSION})" in out and "integrity_check: ok" in out
     payload = run_json(capsys, "--db", db, "store", "check")
     assert payload["ok"] is True and payload["schema_version"] == 1
-    assert payload["store_schema_version"] == 2 and payload["supported_version"] == 2
+    assert payload["store_schema_version"] == payload["supported_version"] == SCHEMA_VERSION
     assert payload["integrity"] == ["ok"] and payload["path"] == db
     assert set(payload["counts"]) == {"fleets", "fleet_versions", "agents", "runs", "samples", "events",
                                       "lab_processes"}
