@@ -84,3 +84,7 @@ app.add_typer(export_cmd.export_app, name="export")
 from clawctl.cli import top_cmd  # noqa: E402
 
 app.command("top")(top_cmd.top)
+
+from clawctl.cli import failover_cmd  # noqa: E402
+
+app.add_typer(failover_cmd.failover_app, name="failover")

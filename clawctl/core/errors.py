@@ -16,7 +16,9 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # lint findings at or above --fail-on, objectives missed, a breach
     USAGE = 2  # bad flags or arguments
     UNREADABLE = 3  # an input or the store cannot be read
-    UNREACHABLE = 4  # agents unreachable where reaching them was the job
+    UNREACHABLE = 4  # agents unreachable where reaching them was the job; a drill's steady state not met
+    ABORTED = 5  # a failover drill stopped early (its target restored)
+    RESTORE_FAILED = 6  # a failover drill could not restore its target: a person must look
     INTERNAL = 70  # a bug in clawctl: one line and a hint, never a traceback
     INTERRUPTED = 130
 

@@ -1,0 +1,96 @@
+"""The agent API calls a failover drill makes (httpx, async): sessions, their contexts, imports, faults.
+
+Every call has its own timeout; failures raise :class:`AgentCallError` with one line (the agent, the
+call, what happened), never a traceback, and never the token. Bodies read from an agent are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import quote
+
+import httpx
+
+from clawctl.core.probe import clean
+
+BODY_LIMIT = 64 * 1024 * 1024  # a session list or a batch of contexts
+IMPORT_BATCH = 200  # contexts per import request (the reference agent takes up to 1,000)
+
+
+class AgentCallError(Exception):
+    """One agent call failed: ``str()`` is the line to show."""
+
+
+class AgentAdmin:
+    def __init__(self, *, timeout: float = 5.0, concurrency: int = 32) -> None:
+        self.timeout = timeout
+        self.gate = asyncio.Semaphore(concurrency)
+        self.client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> AgentAdmin:
+        self.client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False,
+                                        limits=httpx.Limits(max_connections=64))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def _call(self, agent: str, method: str, url: str, token: str | None, body: object = None) -> object:
+        assert self.client is not None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        what = f"{agent}: {method} {url.split('/v1/', 1)[-1] if '/v1/' in url else url}"
+        async with self.gate:
+            try:
+                r = await self.client.request(method, url, headers=headers,
+                                              content=None if body is None else json.dumps(body).encode())
+            except httpx.TimeoutException:
+                raise AgentCallError(f"{what}: no answer within {self.timeout:g}s") from None
+            except httpx.HTTPError as exc:
+                raise AgentCallError(f"{what}: {clean(type(exc).__name__ + ': ' + str(exc), 120)}") from None
+        if len(r.content) > BODY_LIMIT:
+            raise AgentCallError(f"{what}: answer over {BODY_LIMIT // 2**20} MiB")
+        if r.status_code >= 300:
+            raise AgentCallError(f"{what}: HTTP {r.status_code} {clean(r.text, 160)}")
+        try:
+            return r.json()
+        except ValueError:
+            raise AgentCallError(f"{what}: the answer is not JSON") from None
+
+    async def sessions(self, agent: str, base: str, token: str | None) -> list[dict]:
+        data = await self._call(agent, "GET", base + "/v1/sessions", token)
+        items = data.get("sessions") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise AgentCallError(f"{agent}: GET sessions: no `sessions` list in the answer")
+        return [s for s in items if isinstance(s, dict) and isinstance(s.get("id"), str)]
+
+    async def context(self, agent: str, base: str, token: str | None, sid: str) -> dict:
+        data = await self._call(agent, "GET", f"{base}/v1/sessions/{quote(sid, safe='')}", token)
+        if not isinstance(data, dict):
+            raise AgentCallError(f"{agent}: GET session {clean(sid, 40)}: not an object")
+        return data
+
+    async def contexts(self, agent: str, base: str, token: str | None, ids: list[str]) -> list[dict]:
+        return list(await asyncio.gather(*(self.context(agent, base, token, sid) for sid in ids)))
+
+    async def import_sessions(self, agent: str, base: str, token: str | None, contexts: list[dict],
+                              transfer: dict) -> tuple[list[str], list[dict]]:
+        """Import in batches, in parallel: (imported ids, rejected entries)."""
+        batches = [contexts[i:i + IMPORT_BATCH] for i in range(0, len(contexts), IMPORT_BATCH)]
+        answers = await asyncio.gather(*(self._call(agent, "POST", base + "/v1/sessions/import", token,
+                                                    {"sessions": b, "transfer": transfer}) for b in batches))
+        imported: list[str] = []
+        rejected: list[dict] = []
+        for a in answers:
+            if isinstance(a, dict):
+                imported += [i for i in a.get("imported", []) if isinstance(i, str)]
+                rejected += [r for r in a.get("rejected", []) if isinstance(r, dict)]
+        return imported, rejected
+
+    async def fault(self, agent: str, base: str, token: str | None, mode: str, *, lease: float = 60.0) -> dict:
+        body = {"mode": mode, "lease": lease} if mode != "none" else {"mode": "none"}
+        data = await self._call(agent, "POST", base + "/v1/admin/fault", token, body)
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,1 @@
+"""Failover: the plan, drills and their objectives (pure)."""

@@ -1,0 +1,223 @@
+"""The live half of a failover drill (see services/failover_drill.py for the steps): steady state, snapshot,
+fault, detection, session moves, verification and the restore that always runs."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+
+from clawctl.adapters.agent_admin import AgentAdmin, AgentCallError
+from clawctl.adapters.prober import Prober, ProbeResult, Target
+from clawctl.core.errors import ClawctlError, ExitCode
+from clawctl.core.failover.drill import DrillReport, place
+from clawctl.services.probe import lab_endpoints, targets_for
+
+RESTORE_WAIT_S = 30.0  # after the fault is cleared (or its lease ends), how long the target gets to be ready
+
+
+class Refused(ClawctlError):
+    exit_code = ExitCode.UNREACHABLE  # 4: refused before any fault, nothing changed
+
+
+class LiveDrill:
+    def __init__(self, fleet, db, targets: list[str], backups: dict[str, list[str]], options, report: DrillReport,
+                 clk) -> None:
+        self.fleet, self.targets, self.backups, self.options, self.report, self.clk = \
+            fleet, targets, backups, options, report, clk
+        found, _, _ = targets_for(fleet, lab_endpoints(db, fleet))
+        self.eps: dict[str, Target] = {t.agent_id: t for t in found}
+        needed = list(dict.fromkeys(targets + [b for bs in backups.values() for b in bs]))
+        missing = [a for a in needed if a not in self.eps]
+        if missing:
+            raise Refused(f"no endpoint for {', '.join(missing)}: set `endpoint` in the fleet file or run "
+                          "`clawctl lab up`; nothing changed")
+        gateways = [a for a in needed if self.eps[a].kind == "openclaw"]
+        if gateways:
+            raise Refused(f"{', '.join(gateways)}: endpoint_kind openclaw; live drills drive the clawctl agent API "
+                          "(sessions, imports, faults) only; nothing changed")
+        self.health = fleet.load_balancing.health
+        high = report.detection_range[1] if report.detection_range else 30.0
+        self.lease = options.lease if options.lease is not None else min(max(2 * high + 10.0, 15.0), 3600.0)
+        self.ready_before: set[str] = set()
+        self.spare: dict[str, int] = {}
+        self.snapshot: dict[str, list[dict]] = {}
+        self.injected: list[str] = []
+
+    async def __aenter__(self) -> LiveDrill:
+        self.prober = Prober(timeout=self.health.timeout)
+        await self.prober.__aenter__()
+        self.admin = AgentAdmin(timeout=max(5.0, self.health.timeout))
+        await self.admin.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.admin.__aexit__(*exc)
+        await self.prober.__aexit__(*exc)
+
+    def _t(self, agent: str) -> Target:
+        return self.eps[agent]
+
+    async def probe(self, agents) -> dict[str, ProbeResult]:
+        results = await self.prober.cycle([self.eps[a] for a in agents if a in self.eps])
+        return {r.agent_id: r for r in results}
+
+    # -- 3. steady state --------------------------------------------------------------------------------
+    async def steady_state(self) -> None:
+        seen = await self.probe(list(self.eps))
+        self.ready_before = {a for a, r in seen.items() if r.verdict.state == "ready"}
+        why = [f"target {a} is {seen[a].verdict.state}" for a in self.targets if a not in self.ready_before]
+        for t, bs in self.backups.items():
+            if not bs:
+                why.append(f"{t} has no backup outside the drill")
+        for b in sorted({b for bs in self.backups.values() for b in bs}):
+            r = seen.get(b)
+            if b not in self.ready_before:
+                why.append(f"backup {b} is {r.verdict.state if r else 'not probed'}")
+                continue
+            m = r.metrics
+            if m is None or m.max_conversations is None or m.active_conversations is None:
+                why.append(f"backup {b}: no metrics, so no known headroom")
+                continue
+            self.spare[b] = int(max(m.max_conversations - m.active_conversations, 0))
+            if self.spare[b] <= 0:
+                why.append(f"backup {b} has no free slot ({m.active_conversations:g}/{m.max_conversations:g})")
+        if why:
+            raise Refused("steady state not met: " + "; ".join(why) + "; nothing changed")
+        self.clk.event(self.report, f"steady state: {len(self.targets)} target(s) ready, "
+                                    f"{len(self.spare)} backup(s) ready with {sum(self.spare.values())} free slots")
+
+    # -- 5 to 9 ------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        report = self.report
+        try:
+            for t in self.targets:
+                tgt = self._t(t)
+                listed = await self.admin.sessions(t, tgt.base_url, tgt.token)
+                self.snapshot[t] = await self.admin.contexts(t, tgt.base_url, tgt.token, [s["id"] for s in listed])
+            before = sum(len(v) for v in self.snapshot.values())
+            report.sessions = {"before": before, "preserved": 0, "lost": before}
+            self.clk.event(report, f"snapshot: {before} session(s) on {', '.join(self.targets)}")
+            # the balancer's probes do not know when a fault comes: inject at a random phase of the probe
+            # interval (seeded), so the measured detection falls anywhere in the predicted range
+            phase = random.Random(self.options.seed).uniform(0.0, self.health.probe_interval)
+            grid0 = time.monotonic()
+            await asyncio.sleep(phase)
+            await asyncio.gather(*(self._inject(t) for t in self.targets))
+            detected = await self._detect(grid0)
+            if report.status == "aborted":
+                return
+            if detected is None:
+                report.message = (f"not detected within the fault's lease ({self.lease:g}s); sessions not moved")
+                return
+            report.objectives[0].measured = detected
+            await self._move_and_verify()
+        except asyncio.CancelledError:
+            report.status, report.message = "aborted", "interrupted: the target was restored"
+            self.clk.event(report, "interrupted")
+            raise
+        except AgentCallError as exc:
+            report.status, report.message = "aborted", f"stopped: {exc}"
+            self.clk.event(report, f"aborted: {exc}")
+        finally:
+            if self.injected:
+                await asyncio.shield(self._restore())
+
+    async def _inject(self, t: str) -> None:
+        tgt = self._t(t)
+        await self.admin.fault(t, tgt.base_url, tgt.token, self.options.fault, lease=self.lease)
+        if self.clk.fault_at is None:
+            self.clk.fault_at = time.monotonic()
+        self.injected.append(t)
+        self.clk.event(self.report, f"fault: {self.options.fault} on {t} (lease {self.lease:g}s)")
+
+    async def _detect(self, grid0: float) -> float | None:
+        """Probe the targets every probe_interval until each failed failure_threshold times in a row; the
+        offset of the last one's detection. Another agent that was ready going down aborts the drill."""
+        h, report = self.health, self.report
+        streak = dict.fromkeys(self.targets, 0)
+        found: dict[str, float] = {}
+        others = [a for a in self.ready_before if a not in self.targets]
+        k = int((time.monotonic() - grid0) // h.probe_interval) + 1  # the next probe on the grid
+        await asyncio.sleep(max(0.0, grid0 + k * h.probe_interval - time.monotonic()))
+        while time.monotonic() - self.clk.fault_at < self.lease:
+            seen = await self.probe(list(self.targets) + others)
+            for t in self.targets:
+                if t in found:
+                    continue
+                streak[t] = streak[t] + 1 if seen[t].verdict.state != "ready" else 0
+                if streak[t] >= h.failure_threshold:
+                    found[t] = self.clk.offset()
+                    self.clk.event(report, f"detected: {t} {seen[t].verdict.state} on {streak[t]} probes in a row")
+            down = [a for a in others if seen.get(a) is not None and seen[a].verdict.state == "down"]
+            if down:
+                report.status = "aborted"
+                report.message = f"aborted: {', '.join(down)} went down during the drill"
+                self.clk.event(report, report.message)
+                return None
+            if len(found) == len(self.targets):
+                return max(found.values())
+            k += 1
+            await asyncio.sleep(max(0.0, grid0 + k * h.probe_interval - time.monotonic()))
+        return None
+
+    async def _move_and_verify(self) -> None:
+        report = self.report
+        lost = moved_total = 0
+        moves: list[tuple[str, str, list[dict]]] = []
+        for t in self.targets:
+            per_backup, no_room = place(self.snapshot[t], self.backups[t], self.spare)
+            lost += len(no_room)
+            moves += [(t, b, ctxs) for b, ctxs in per_backup.items() if ctxs]
+            if no_room:
+                self.clk.event(report, f"{len(no_room)} session(s) of {t} in conversation: no free slot on its backups")
+        results = await asyncio.gather(*(self.admin.import_sessions(
+            b, self._t(b).base_url, self._t(b).token, ctxs, {"from": t, "reason": "clawctl failover drill"})
+            for t, b, ctxs in moves))
+        expected: dict[str, dict[str, str]] = {}
+        for (t, b, ctxs), (imported, rejected) in zip(moves, results):
+            ok = set(imported)
+            expected.setdefault(b, {}).update({c["id"]: c["state_hash"] for c in ctxs if c["id"] in ok})
+            moved_total += len(ok)
+            report.placed[b] = report.placed.get(b, 0) + len(ok)
+            if rejected:
+                self.clk.event(report, f"{b} rejected {len(rejected)} session(s) from {t}")
+        self.clk.event(report, f"moved: {moved_total} session(s) imported on {len(expected)} backup(s)")
+        preserved = 0
+        for b, want in expected.items():
+            have = {s["id"]: s.get("state_hash") for s in await self.admin.sessions(b, self._t(b).base_url,
+                                                                                      self._t(b).token)}
+            preserved += sum(1 for sid, h in want.items() if have.get(sid) == h)
+        before = report.sessions["before"]
+        report.sessions = {"before": before, "preserved": preserved, "lost": before - preserved}
+        report.objectives[1].measured = self.clk.offset()
+        report.objectives[2].measured = 100.0 * preserved / before if before else 100.0
+        self.clk.event(report, f"verified: {preserved} of {before} session(s) whole on the backups (state_hash)")
+
+    async def _restore(self) -> None:
+        """Clear the fault and wait for every target to be ready; a crashed agent listens again when its
+        lease ends. Not ready in time: restore_failed, naming the agent."""
+        report = self.report
+        for t in self.injected:
+            try:
+                await self.admin.fault(t, self._t(t).base_url, self._t(t).token, "none")
+            except AgentCallError:
+                pass  # a crashed agent does not listen until its lease ends
+        self.clk.event(report, "restore: faults cleared" + (" (crashed agents come back at the lease's end)"
+                                                             if self.options.fault == "crash" else ""))
+        deadline = time.monotonic() + (self.lease if self.options.fault == "crash" else 0.0) + RESTORE_WAIT_S
+        waiting = set(self.injected)
+        while waiting and time.monotonic() < deadline:
+            seen = await self.probe(sorted(waiting))
+            waiting = {t for t in waiting if seen[t].verdict.state != "ready"}
+            if waiting:
+                await asyncio.sleep(min(0.25, max(self.health.probe_interval, 0.05)))
+        if waiting:
+            report.status = "restore_failed"
+            report.message = (f"restore failed: {', '.join(sorted(waiting))} not ready "
+                              f"{math.ceil(RESTORE_WAIT_S)}s after the fault was cleared; look at the agent "
+                              "(its sessions were moved to the backups)")
+            self.clk.event(report, report.message)
+            return
+        self.clk.event(report, f"restored: {', '.join(self.injected)} ready")

@@ -1,0 +1,270 @@
+"""`clawctl failover drill` against real reference agents on 127.0.0.1 (one `--all` server: a crash fault
+drops only its agent's connections), simulated drills, the store, and the ways a drill refuses or stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+
+from clawctl.adapters.agent_server import AgentServer
+from clawctl.services.agent_serve import ServeOptions, build
+
+INTERVAL, TIMEOUT, THRESHOLD = 0.2, 0.2, 3
+
+
+def fleet_text(bases: dict[str, str] | None, *, caps=(10, 10, 10, 10), service=("1s",) * 4, blast="50%",
+               threshold=THRESHOLD, traffic=True, down=()) -> str:
+    lines = ["apiVersion: clawctl/v1", "kind: Fleet", "metadata: {name: drill-tests}", "load_balancing:",
+             "  strategy: least_conn",
+             f"  health: {{probe_interval: {INTERVAL}s, timeout: {TIMEOUT}s, failure_threshold: {threshold}}}",
+             "failover:", f"  max_blast_radius: {blast}", "  regions: {eu: {recovery_site: us}}"]
+    if traffic:
+        lines += ["traffic:", "  arrivals: {rate: 2/s}"]
+    lines.append("agents:")
+    for i in range(4):
+        name = f"a{i}"
+        lines += [f"  {name}:", f"    region: {'eu' if i < 2 else 'us'}", f"    max_concurrent_conversations: {caps[i]}",
+                  f"    service_time: {{distribution: deterministic, mean: {service[i]}}}"]
+        if i == 0:
+            lines.append("    backups: [a1, a2]")
+        if bases:
+            lines.append(f"    endpoint: {free_base() if name in down else bases[name]}")
+    return "\n".join(lines) + "\n"
+
+
+def free_base() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def lab(tmp_path, agent_servers):
+    """``lab(**kw) -> (fleet path, {agent: base})``: a0-a3 behind one loopback server (real HTTP)."""
+
+    def start(**kw):
+        down = kw.pop("down", ())
+        plain = tmp_path / "serve.yaml"
+        plain.write_text(fleet_text(None, **kw))
+        agents, tokens = build(ServeOptions(None, fleet=str(plain), seed=3, all_agents=True, time_scale=1.0))
+        base = agent_servers(AgentServer(agents, tokens=tokens, many=True))
+        bases = {a: f"{base}/agents/{a}" for a in agents}
+        path = tmp_path / "fleet.yaml"
+        path.write_text(fleet_text(bases, down=down, **kw))
+        return path, bases
+
+    return start
+
+
+def talk(bases, agent: str, n: int, prefix: str = "c") -> None:
+    """``n`` customers start a conversation with ``agent`` (waiting for a slot when it is full, 5 s at most)."""
+    deadline = time.monotonic() + 5
+    with httpx.Client(trust_env=False, timeout=5.0) as c:
+        for i in range(n):
+            while True:
+                r = c.post(f"{bases[agent]}/v1/conversations", json={"customer_id": f"{prefix}{i}", "channel": "email"})
+                if r.status_code != 429 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            assert r.status_code == 201, r.text
+
+
+def sessions(bases, agent: str) -> dict[str, str]:
+    data = httpx.get(f"{bases[agent]}/v1/sessions", trust_env=False, timeout=5.0).json()
+    return {s["id"]: s["state_hash"] for s in data["sessions"]}
+
+
+def ready(bases, agent: str) -> bool:
+    try:
+        return httpx.get(f"{bases[agent]}/readyz", trust_env=False, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_ready(bases, agent: str, limit: float = 10.0) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if ready(bases, agent):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_an_agent_drill_moves_every_session_whole_and_restores(lab, cli):
+    path, bases = lab(service=("0.05s", "1s", "1s", "1s"))
+    talk(bases, "a0", 12)
+    time.sleep(0.2)  # their conversations end: idle sessions with history
+    before = sessions(bases, "a0")
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--lease", "5", "--format", "json")
+    assert run.code == 0, run.err
+    out = run.json()
+    assert out["status"] == "passed" and out["mode"] == "live" and out["target"] == {"agent": "a0"}
+    assert out["sessions"] == {"before": 12, "preserved": 12, "lost": 0}
+    moved = {**sessions(bases, "a1"), **sessions(bases, "a2")}
+    assert all(moved.get(sid) == h for sid, h in before.items())  # whole, by state_hash
+    objectives = {o["name"]: o for o in out["objectives"]}
+    assert set(objectives) == {"detection", "agent_recovery", "session_preservation"}
+    assert objectives["session_preservation"]["measured"] == 100.0 and all(o["met"] for o in out["objectives"])
+    low, high = out["detection_range_s"]
+    assert (low, high) == pytest.approx(((THRESHOLD - 1) * INTERVAL, THRESHOLD * INTERVAL + TIMEOUT))
+    # the balancer's probes are not told when the fault comes: measured detection inside the predicted range
+    # (plus the time a probe cycle and the loop take on a loaded machine)
+    assert low - 0.05 <= objectives["detection"]["measured"] <= high + 0.3
+    events = [e["event"] for e in out["timeline"]]
+    assert events[0].startswith("steady state") and any(e.startswith("detected: a0") for e in events)
+    assert events[-1] == "restored: a0 ready" and ready(bases, "a0")
+    assert cli("failover", "history", "--format", "json").json()["drills"][0]["drill_id"] == out["drill_id"]
+    stored = cli("failover", "report", str(out["drill_id"]), "--format", "json").json()
+    assert stored["sessions"] == out["sessions"] and stored["objectives"] == out["objectives"]
+
+
+def test_backups_without_room_preserve_honestly_less(lab, cli):
+    # a0's 8 sessions are all in conversation (service 1000 s); its backups have 3 + 2 free slots
+    path, bases = lab(caps=(10, 3, 2, 10), service=("1000s", "1s", "1s", "1s"))
+    talk(bases, "a0", 8)
+    out = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--lease", "5", "--format", "json")
+    doc = json.loads(out.out)
+    assert out.code == 1, out.err  # session preservation missed
+    assert doc["status"] == "failed" and doc["sessions"] == {"before": 8, "preserved": 5, "lost": 3}
+    assert doc["placed"] == {"a1": 3, "a2": 2}
+    (pres,) = [o for o in doc["objectives"] if o["name"] == "session_preservation"]
+    assert pres["measured"] == pytest.approx(62.5) and pres["met"] is False
+
+
+def test_a_dry_run_changes_nothing(lab, cli):
+    path, bases = lab()
+    talk(bases, "a0", 5)
+    before = {a: sessions(bases, a) for a in bases}
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--dry-run", "--format", "json")
+    assert run.code == 0, run.err
+    assert run.json()["status"] == "dry_run"
+    assert {a: sessions(bases, a) for a in bases} == before and all(ready(bases, a) for a in bases)
+
+
+def test_a_steady_state_not_met_refuses_and_changes_nothing(lab, cli):
+    path, bases = lab(down=("a2",))
+    talk(bases, "a0", 3)
+    before = {a: sessions(bases, a) for a in ("a0", "a1")}
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--yes")
+    assert run.code == 4 and "steady state not met" in run.err and "a2" in run.err and run.err.count("\n") == 1
+    assert {a: sessions(bases, a) for a in ("a0", "a1")} == before and ready(bases, "a0")
+
+
+def test_a_blast_radius_over_the_fleets_cap_refuses(lab, cli):
+    path, _ = lab(blast="25%")
+    run = cli("failover", "drill", str(path), "--region", "eu", "--yes")
+    assert run.code == 4 and "blast radius 50%" in run.err
+
+
+def test_a_region_drill_moves_sessions_out_of_the_region(lab, cli):
+    path, bases = lab(service=("0.05s",) * 4)
+    talk(bases, "a0", 4, "x")
+    talk(bases, "a1", 3, "y")  # a1 has no backups: the region's recovery site (us) takes its sessions
+    time.sleep(0.2)
+    out = cli("failover", "drill", str(path), "--region", "eu", "--yes", "--lease", "5", "--format", "json").json()
+    assert out["status"] == "passed" and out["target"] == {"region": "eu", "agents": ["a0", "a1"]}
+    assert out["sessions"] == {"before": 7, "preserved": 7, "lost": 0}
+    assert set(out["placed"]) <= {"a2", "a3"} and sum(out["placed"].values()) == 7
+    assert {o["name"] for o in out["objectives"]} == {"detection", "regional_recovery", "session_preservation"}
+    assert ready(bases, "a0") and ready(bases, "a1")
+
+
+def test_a_simulated_drill_predicts_without_touching_anything(lab, cli):
+    path, bases = lab()
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--mode", "sim", "--format", "json")
+    out = json.loads(run.out)
+    assert out["mode"] == "sim" and out["fault"] == "simulated"
+    assert out["predicted"]["detection_s"] == pytest.approx(THRESHOLD * INTERVAL + TIMEOUT)
+    assert run.code == (0 if out["status"] == "passed" else 1)
+    assert all(sessions(bases, a) == {} for a in bases)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "junit", "text"])
+def test_report_formats(lab, cli, fmt):
+    path, _ = lab()
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--mode", "sim", "--format", fmt)
+    assert run.code in (0, 1), run.err
+    if fmt == "junit":
+        root = ET.fromstring(run.out)
+        assert [c.get("name") for c in root.iter("testcase")] == ["detection", "agent_recovery",
+                                                                  "session_preservation"]
+    elif fmt == "markdown":
+        assert run.out.startswith("# Failover drill: agent a0") and "| detection |" in run.out
+    else:
+        assert "session_preservation" in run.out
+
+
+def test_a_live_drill_without_yes_and_without_a_terminal_refuses(lab, cli):
+    path, bases = lab()
+    run = cli("failover", "drill", str(path), "--agent", "a0")
+    assert run.code == 2 and "--yes" in run.err and ready(bases, "a0")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--agent", "nobody"], "no such agent"), (["--region", "mars"], "no agent in it"), ([], "--agent ID or --region"),
+    (["--agent", "a0", "--region", "eu"], "one of them"), (["--agent", "a0", "--lease", "0"], "--lease"),
+])
+def test_bad_targets_are_usage_errors(lab, cli, args, words):
+    path, _ = lab()
+    run = cli("failover", "drill", str(path), *args, "--yes")
+    assert run.code == 2 and words in run.err and run.err.count("\n") == 1, run.err
+
+
+def _spawn(path, *extra):
+    return subprocess.Popen([sys.executable, "-m", "clawctl.cli.main", "failover", "drill", str(path), "--agent", "a0",
+                             "--yes", "--format", "json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ), stdin=subprocess.DEVNULL)
+
+
+def _until_unready(bases, proc, limit=15.0) -> None:
+    deadline = time.monotonic() + limit
+    while ready(bases, "a0") and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert not ready(bases, "a0"), "the fault never came"
+
+
+def test_sigint_mid_drill_restores_the_agent_and_records_an_abort(lab, cli):
+    # detection needs 60 failed probes (12 s): the drill is interrupted while it waits
+    path, bases = lab(threshold=60)
+    proc = _spawn(path, "--fault", "unready", "--lease", "60")
+    try:
+        _until_unready(bases, proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["status"] == "aborted" and doc["interrupted"] is True
+    assert ready(bases, "a0")  # the fault was cleared at once, long before its 60 s lease
+    assert [e["event"] for e in doc["timeline"]][-1] == "restored: a0 ready"
+
+
+def test_a_drill_killed_with_sigkill_leaves_the_agent_healthy_after_the_lease(lab):
+    path, bases = lab(threshold=60)
+    proc = _spawn(path, "--fault", "unready", "--lease", "2")
+    try:
+        _until_unready(bases, proc)
+        proc.kill()
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not ready(bases, "a0")
+    assert wait_ready(bases, "a0", limit=5.0)  # the lease ran out: the agent reverted by itself
