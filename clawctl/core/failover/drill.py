@@ -138,24 +138,41 @@ def in_conversation(context: dict) -> bool:
 
 
 def place(sessions: list[dict], backups: list[str], spare: dict[str, int]) -> tuple[dict[str, list[dict]], list[dict]]:
-    """Sessions onto backups, in backup order, capacity-aware: a session in conversation needs a free slot
-    (``spare[b]``, taken as it is placed) on the first backup that has one, or it has no room and is
-    lost; an idle session needs no slot and goes to the first backup. Returns (per backup, no room)."""
+    """Sessions onto backups, capacity-aware. A session in conversation needs a free slot (``spare[b]``,
+    taken as it is placed) on the first backup, in backup order, that has one, or it has no room and is
+    lost. Idle sessions need no slot now, but their customers will come back to whichever backup holds
+    them: they are shared out in proportion to the free slots left on each backup (largest remainder,
+    ties to the earlier backup), all to the first backup when none has a slot left.
+    Returns (sessions per backup, sessions with no room)."""
     out: dict[str, list[dict]] = {b: [] for b in backups}
-    left = dict(spare)
+    left = {b: max(int(spare.get(b, 0)), 0) for b in backups}
     lost: list[dict] = []
+    idle: list[dict] = []
     for ctx in sessions:
         if not backups:
             lost.append(ctx)
-            continue
-        if not in_conversation(ctx):
-            out[backups[0]].append(ctx)
-            continue
-        for b in backups:
-            if left.get(b, 0) > 0:
-                left[b] -= 1
-                out[b].append(ctx)
-                break
+        elif not in_conversation(ctx):
+            idle.append(ctx)
         else:
-            lost.append(ctx)
+            for b in backups:
+                if left[b] > 0:
+                    left[b] -= 1
+                    out[b].append(ctx)
+                    break
+            else:
+                lost.append(ctx)
+    if idle:
+        total = sum(left.values())
+        if total <= 0:
+            out[backups[0]].extend(idle)
+        else:
+            exact = {b: len(idle) * left[b] / total for b in backups}
+            share = {b: int(exact[b]) for b in backups}
+            rest = len(idle) - sum(share.values())
+            for b in sorted(backups, key=lambda b: (-(exact[b] - share[b]), backups.index(b)))[:rest]:
+                share[b] += 1
+            i = 0
+            for b in backups:
+                out[b].extend(idle[i:i + share[b]])
+                i += share[b]
     return out, lost
