@@ -143,7 +143,10 @@ def drill(path: str, options: DrillOptions, db: Path | None = None, *, clock: Cl
             report.status = "aborted"
             report.message = report.message or "interrupted before the fault: nothing changed"
         if report.status not in ("aborted", "restore_failed", "dry_run"):
+            after_failed = report.status == "failed"
             report.decide()
+            if after_failed:
+                report.status = "failed"
     report.finished_at = iso(clock())
     if options.store and report.status not in ("refused",):
         report.drill_id = _record(report, db, clock)

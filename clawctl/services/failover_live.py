@@ -11,7 +11,8 @@ import time
 from clawctl.adapters.agent_admin import AgentAdmin, AgentCallError
 from clawctl.adapters.prober import Prober, ProbeResult, Target
 from clawctl.core.errors import ClawctlError, ExitCode
-from clawctl.core.failover.drill import DrillReport, place
+from clawctl.core.failover.drill import DrillReport, in_conversation, place
+from clawctl.core.top.rates import interval
 from clawctl.services.probe import lab_endpoints, targets_for
 
 RESTORE_WAIT_S = 30.0  # after the fault is cleared (or its lease ends), how long the target gets to be ready
@@ -41,12 +42,15 @@ class LiveDrill:
         high = report.detection_range[1] if report.detection_range else 30.0
         self.lease = options.lease if options.lease is not None else min(max(2 * high + 10.0, 15.0), 3600.0)
         self.ready_before: set[str] = set()
+        monitoring = fleet.monitoring
+        self.error_limit = monitoring.thresholds.error_rate if monitoring is not None else 5.0
+        self.scrapes: dict[str, tuple[float, object]] = {}  # other agents' last scrape, for error rates
         self.spare: dict[str, int] = {}
         self.snapshot: dict[str, list[dict]] = {}
         self.injected: list[str] = []
 
     async def __aenter__(self) -> LiveDrill:
-        self.prober = Prober(timeout=self.health.timeout)
+        self.prober = Prober(timeout=self.health.timeout, full_scrape=True)
         await self.prober.__aenter__()
         self.admin = AgentAdmin(timeout=max(5.0, self.health.timeout))
         await self.admin.__aenter__()
@@ -67,6 +71,8 @@ class LiveDrill:
     async def steady_state(self) -> None:
         seen = await self.probe(list(self.eps))
         self.ready_before = {a for a, r in seen.items() if r.verdict.state == "ready"}
+        now = time.monotonic()
+        self.scrapes = {a: (now, r.scrape) for a, r in seen.items() if r.scrape is not None}
         why = [f"target {a} is {seen[a].verdict.state}" for a in self.targets if a not in self.ready_before]
         for t, bs in self.backups.items():
             if not bs:
@@ -97,7 +103,8 @@ class LiveDrill:
                 listed = await self.admin.sessions(t, tgt.base_url, tgt.token)
                 self.snapshot[t] = await self.admin.contexts(t, tgt.base_url, tgt.token, [s["id"] for s in listed])
             before = sum(len(v) for v in self.snapshot.values())
-            report.sessions = {"before": before, "preserved": 0, "lost": before}
+            talking = sum(in_conversation(c) for v in self.snapshot.values() for c in v)
+            report.sessions = {"before": before, "preserved": 0, "lost": before, "in_conversation": talking}
             self.clk.event(report, f"snapshot: {before} session(s) on {', '.join(self.targets)}")
             # the balancer's probes do not know when a fault comes: inject at a random phase of the probe
             # interval (seeded), so the measured detection falls anywhere in the predicted range
@@ -150,10 +157,10 @@ class LiveDrill:
                 if streak[t] >= h.failure_threshold:
                     found[t] = self.clk.offset()
                     self.clk.event(report, f"detected: {t} {seen[t].verdict.state} on {streak[t]} probes in a row")
-            down = [a for a in others if seen.get(a) is not None and seen[a].verdict.state == "down"]
-            if down:
+            why = self._abort_reason(others, seen)
+            if why:
                 report.status = "aborted"
-                report.message = f"aborted: {', '.join(down)} went down during the drill"
+                report.message = f"aborted: {why}"
                 self.clk.event(report, report.message)
                 return None
             if len(found) == len(self.targets):
@@ -161,6 +168,38 @@ class LiveDrill:
             k += 1
             await asyncio.sleep(max(0.0, grid0 + k * h.probe_interval - time.monotonic()))
         return None
+
+    def _abort_reason(self, others: list[str], seen: dict[str, ProbeResult]) -> str | None:
+        """Another agent that was ready going down, or one whose error rate since the last probe passed the
+        fleet's monitoring threshold (monitoring.thresholds.error_rate, 5% by default)."""
+        down = [a for a in others if seen.get(a) is not None and seen[a].verdict.state == "down"]
+        if down:
+            return f"{', '.join(down)} went down during the drill"
+        now = time.monotonic()
+        for a in others:
+            r = seen.get(a)
+            if r is None or r.scrape is None:
+                continue
+            prev = self.scrapes.get(a)
+            self.scrapes[a] = (now, r.scrape)
+            if prev is None:
+                continue
+            rate = interval(prev[1], r.scrape, now - prev[0]).error_rate
+            if rate is not None and rate > self.error_limit:
+                return f"{a}'s error rate {rate:.1f}% is over the fleet's {self.error_limit:g}% during the drill"
+        return None
+
+    async def _after(self) -> None:
+        """The steady state after the moves: every backup that took sessions still ready."""
+        took = [b for b, n in self.report.placed.items() if n]
+        seen = await self.probe(took)
+        bad = [f"{b} is {seen[b].verdict.state}" for b in took if seen[b].verdict.state != "ready"]
+        if bad:
+            self.report.notes.append("steady state after the moves not met: " + "; ".join(bad))
+            self.report.status = "failed"
+            self.clk.event(self.report, "steady state after: " + "; ".join(bad))
+        else:
+            self.clk.event(self.report, f"steady state after: {len(took)} backup(s) ready")
 
     async def _move_and_verify(self) -> None:
         report = self.report
@@ -190,10 +229,11 @@ class LiveDrill:
                                                                                       self._t(b).token)}
             preserved += sum(1 for sid, h in want.items() if have.get(sid) == h)
         before = report.sessions["before"]
-        report.sessions = {"before": before, "preserved": preserved, "lost": before - preserved}
+        report.sessions = {**report.sessions, "preserved": preserved, "lost": before - preserved}
         report.objectives[1].measured = self.clk.offset()
         report.objectives[2].measured = 100.0 * preserved / before if before else 100.0
         self.clk.event(report, f"verified: {preserved} of {before} session(s) whole on the backups (state_hash)")
+        await self._after()
 
     async def _restore(self) -> None:
         """Clear the fault and wait for every target to be ready; a crashed agent listens again when its

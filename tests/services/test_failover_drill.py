@@ -113,7 +113,7 @@ def test_an_agent_drill_moves_every_session_whole_and_restores(lab, cli):
     assert run.code == 0, run.err
     out = run.json()
     assert out["status"] == "passed" and out["mode"] == "live" and out["target"] == {"agent": "a0"}
-    assert out["sessions"] == {"before": 12, "preserved": 12, "lost": 0}
+    assert out["sessions"] == {"before": 12, "preserved": 12, "lost": 0, "in_conversation": 0}
     moved = {**sessions(bases, "a1"), **sessions(bases, "a2")}
     assert all(moved.get(sid) == h for sid, h in before.items())  # whole, by state_hash
     objectives = {o["name"]: o for o in out["objectives"]}
@@ -127,6 +127,7 @@ def test_an_agent_drill_moves_every_session_whole_and_restores(lab, cli):
     events = [e["event"] for e in out["timeline"]]
     assert events[0].startswith("steady state") and any(e.startswith("detected: a0") for e in events)
     assert events[-1] == "restored: a0 ready" and ready(bases, "a0")
+    assert any(e.startswith("steady state after: 2 backup(s) ready") for e in events)
     assert cli("failover", "history", "--format", "json").json()["drills"][0]["drill_id"] == out["drill_id"]
     stored = cli("failover", "report", str(out["drill_id"]), "--format", "json").json()
     assert stored["sessions"] == out["sessions"] and stored["objectives"] == out["objectives"]
@@ -139,7 +140,8 @@ def test_backups_without_room_preserve_honestly_less(lab, cli):
     out = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--lease", "5", "--format", "json")
     doc = json.loads(out.out)
     assert out.code == 1, out.err  # session preservation missed
-    assert doc["status"] == "failed" and doc["sessions"] == {"before": 8, "preserved": 5, "lost": 3}
+    assert doc["status"] == "failed"
+    assert doc["sessions"] == {"before": 8, "preserved": 5, "lost": 3, "in_conversation": 8}
     assert doc["placed"] == {"a1": 3, "a2": 2}
     (pres,) = [o for o in doc["objectives"] if o["name"] == "session_preservation"]
     assert pres["measured"] == pytest.approx(62.5) and pres["met"] is False
@@ -177,7 +179,7 @@ def test_a_region_drill_moves_sessions_out_of_the_region(lab, cli):
     time.sleep(0.2)
     out = cli("failover", "drill", str(path), "--region", "eu", "--yes", "--lease", "5", "--format", "json").json()
     assert out["status"] == "passed" and out["target"] == {"region": "eu", "agents": ["a0", "a1"]}
-    assert out["sessions"] == {"before": 7, "preserved": 7, "lost": 0}
+    assert out["sessions"] == {"before": 7, "preserved": 7, "lost": 0, "in_conversation": 0}
     assert set(out["placed"]) <= {"a2", "a3"} and sum(out["placed"].values()) == 7
     assert {o["name"] for o in out["objectives"]} == {"detection", "regional_recovery", "session_preservation"}
     assert ready(bases, "a0") and ready(bases, "a1")
@@ -268,3 +270,35 @@ def test_a_drill_killed_with_sigkill_leaves_the_agent_healthy_after_the_lease(la
             proc.kill()
     assert not ready(bases, "a0")
     assert wait_ready(bases, "a0", limit=5.0)  # the lease ran out: the agent reverted by itself
+
+
+def test_another_agents_errors_past_the_threshold_abort_the_drill_and_restore(lab, cli):
+    path, bases = lab(threshold=30)  # detection takes 6 s: time for a3's errors to show
+    with httpx.Client(trust_env=False, timeout=5.0) as c:
+        r = c.post(f"{bases['a3']}/v1/admin/fault", json={"mode": "error", "error_rate": 1.0, "lease": 30})
+        assert r.status_code == 200
+        import threading
+
+        stop = threading.Event()
+
+        def load():  # a3 answers every conversation with an error; bounded to 15 s
+            deadline = time.monotonic() + 15
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    c.post(f"{bases['a3']}/v1/conversations", json={"customer_id": "e", "channel": "email"})
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.01)
+
+        t = threading.Thread(target=load, daemon=True)
+        t.start()
+        try:
+            run = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--fault", "unready", "--lease", "30",
+                      "--format", "json")
+        finally:
+            stop.set()
+            t.join(10)
+    doc = json.loads(run.out)
+    assert run.code == 5, run.err
+    assert doc["status"] == "aborted" and "a3's error rate" in doc["message"]
+    assert ready(bases, "a0")  # restored at once, not at the lease's end
