@@ -75,7 +75,14 @@ def drill(
     lease: Annotated[Optional[float], typer.Option(help="Seconds the fault lasts at most, even if clawctl dies; "
                                                         "default from the detection model.", show_default=False)]
     = None,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated prediction.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated prediction and of the fault's phase.")] = 1,
+    fault_command: Annotated[Optional[str], typer.Option(help="OpenClaw gateways: a shell command that faults the "
+                                                              "target (env CLAWCTL_DRILL_AGENT, CLAWCTL_DRILL_ENDPOINT)"
+                                                              "; default: the gateway's suspend RPC.",
+                                                         show_default=False)] = None,
+    restore_command: Annotated[Optional[str], typer.Option(help="OpenClaw gateways: the shell command that restores "
+                                                                "it (needed with --fault-command).",
+                                                           show_default=False)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the drill.")] = False,
     output_format: Annotated[DrillFormat, typer.Option("--format", help="text, json, markdown or junit.")]
     = DrillFormat.text,
@@ -97,7 +104,8 @@ def drill(
         def confirm(question: str) -> bool:
             return typer.confirm(question, default=False, err=True)
 
-    options = DrillOptions(agent, region, mode.value, dry_run, fault.value, lease, seed, store=not no_store)
+    options = DrillOptions(agent, region, mode.value, dry_run, fault.value, lease, seed, store=not no_store,
+                           fault_command=fault_command, restore_command=restore_command)
     report = run_drill(fleet, options, env.db, clock=env.clock, confirm=confirm)
     render(report, output_format.value, env)
     if report.interrupted:

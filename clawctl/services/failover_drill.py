@@ -54,6 +54,8 @@ class DrillOptions:
     lease: float | None = None  # seconds; default from the detection model
     seed: int = 1
     store: bool = True
+    fault_command: str | None = None  # OpenClaw gateways without an admin token: the operator's own fault
+    restore_command: str | None = None
 
 
 class Declined(ClawctlError):

@@ -7,8 +7,10 @@ import asyncio
 import math
 import random
 import time
+import uuid
 
 from clawctl.adapters.agent_admin import AgentAdmin, AgentCallError
+from clawctl.adapters.commands import run as run_command
 from clawctl.adapters.prober import Prober, ProbeResult, Target
 from clawctl.core.errors import ClawctlError, ExitCode
 from clawctl.core.failover.drill import DrillReport, in_conversation, place
@@ -34,10 +36,16 @@ class LiveDrill:
         if missing:
             raise Refused(f"no endpoint for {', '.join(missing)}: set `endpoint` in the fleet file or run "
                           "`clawctl lab up`; nothing changed")
-        gateways = [a for a in needed if self.eps[a].kind == "openclaw"]
-        if gateways:
-            raise Refused(f"{', '.join(gateways)}: endpoint_kind openclaw; live drills drive the clawctl agent API "
-                          "(sessions, imports, faults) only; nothing changed")
+        # OpenClaw gateways: the fault is the gateway's suspend (admin RPC, with its token) or the operator's
+        # --fault-command; only probe-based objectives are measured (no session API to move sessions with)
+        self.gateways = {a for a in targets if self.eps[a].kind == "openclaw"}
+        blind = [a for a in sorted(self.gateways) if not self.eps[a].token and not options.fault_command]
+        if blind:
+            raise Refused(f"{', '.join(blind)}: an OpenClaw gateway is faulted through its admin RPC, which needs "
+                          "its token (auth.token_env), or give --fault-command and --restore-command; nothing changed")
+        if options.fault_command and not options.restore_command:
+            raise Refused("--fault-command needs --restore-command (the drill always restores); nothing changed")
+        self.suspensions: dict[str, str] = {}
         self.health = fleet.load_balancing.health
         high = report.detection_range[1] if report.detection_range else 30.0
         self.lease = options.lease if options.lease is not None else min(max(2 * high + 10.0, 15.0), 3600.0)
@@ -82,6 +90,9 @@ class LiveDrill:
             if b not in self.ready_before:
                 why.append(f"backup {b} is {r.verdict.state if r else 'not probed'}")
                 continue
+            if self.eps[b].kind == "openclaw":
+                self.spare[b] = 0  # a gateway's capacity is not exposed: it takes idle sessions only
+                continue
             m = r.metrics
             if m is None or m.max_conversations is None or m.active_conversations is None:
                 why.append(f"backup {b}: no metrics, so no known headroom")
@@ -100,6 +111,9 @@ class LiveDrill:
         try:
             for t in self.targets:
                 tgt = self._t(t)
+                if t in self.gateways:
+                    self.snapshot[t] = []
+                    continue
                 listed = await self.admin.sessions(t, tgt.base_url, tgt.token)
                 self.snapshot[t] = await self.admin.contexts(t, tgt.base_url, tgt.token, [s["id"] for s in listed])
             before = sum(len(v) for v in self.snapshot.values())
@@ -119,6 +133,10 @@ class LiveDrill:
                 report.message = (f"not detected within the fault's lease ({self.lease:g}s); sessions not moved")
                 return
             report.objectives[0].measured = detected
+            if len(self.gateways) == len(self.targets):
+                report.notes.append("OpenClaw gateways: only detection is measured (no session API to move "
+                                    "sessions with); the gateway is resumed and confirmed ready")
+                return
             await self._move_and_verify()
         except asyncio.CancelledError:
             report.status, report.message = "aborted", "interrupted: the target was restored"
@@ -133,11 +151,61 @@ class LiveDrill:
 
     async def _inject(self, t: str) -> None:
         tgt = self._t(t)
-        await self.admin.fault(t, tgt.base_url, tgt.token, self.options.fault, lease=self.lease)
+        if t in self.gateways:
+            await self._gateway_fault(t, tgt)
+        else:
+            await self.admin.fault(t, tgt.base_url, tgt.token, self.options.fault, lease=self.lease)
         if self.clk.fault_at is None:
             self.clk.fault_at = time.monotonic()
         self.injected.append(t)
-        self.clk.event(self.report, f"fault: {self.options.fault} on {t} (lease {self.lease:g}s)")
+        what = ("suspend (admin RPC)" if t in self.suspensions else "--fault-command") if t in self.gateways \
+            else f"{self.options.fault} (lease {self.lease:g}s)"
+        self.clk.event(self.report, f"fault: {what} on {t}")
+
+    async def _gateway_fault(self, t: str, tgt: Target) -> None:
+        if self.options.fault_command:
+            code, out = await asyncio.to_thread(run_command, self.options.fault_command, timeout=60.0,
+                                                env=self._command_env(t, tgt))
+            if code != 0:
+                raise AgentCallError(f"{t}: --fault-command exited {code}: {out}")
+            return
+        from clawctl.adapters.openclaw_admin import OpenClawAdmin
+
+        def suspend() -> str:
+            with OpenClawAdmin(tgt.base_url, tgt.token or "", timeout=max(5.0, self.health.timeout)) as admin:
+                return admin.suspend(f"clawctl-drill-{uuid.uuid4().hex[:12]}").suspension_id
+
+        try:
+            self.suspensions[t] = await asyncio.to_thread(suspend)
+        except ClawctlError as exc:
+            raise AgentCallError(f"{t}: {exc}") from None
+
+    async def _gateway_restore(self, t: str, tgt: Target) -> None:
+        if self.options.restore_command:
+            code, out = await asyncio.to_thread(run_command, self.options.restore_command, timeout=60.0,
+                                                env=self._command_env(t, tgt))
+            if code != 0:
+                self.clk.event(self.report, f"{t}: --restore-command exited {code}: {out}")
+            return
+        sid = self.suspensions.get(t)
+        if sid is None:
+            return
+        from clawctl.adapters.openclaw_admin import OpenClawAdmin
+
+        def resume() -> None:
+            with OpenClawAdmin(tgt.base_url, tgt.token or "", timeout=max(5.0, self.health.timeout)) as admin:
+                admin.resume(sid)
+
+        try:
+            await asyncio.to_thread(resume)
+        except ClawctlError as exc:
+            self.clk.event(self.report, f"{t}: resume failed: {exc}")
+
+    @staticmethod
+    def _command_env(t: str, tgt: Target) -> dict[str, str]:
+        import os
+
+        return {**os.environ, "CLAWCTL_DRILL_AGENT": t, "CLAWCTL_DRILL_ENDPOINT": tgt.base_url}
 
     async def _detect(self, grid0: float) -> float | None:
         """Probe the targets every probe_interval until each failed failure_threshold times in a row; the
@@ -240,6 +308,9 @@ class LiveDrill:
         lease ends. Not ready in time: restore_failed, naming the agent."""
         report = self.report
         for t in self.injected:
+            if t in self.gateways:
+                await self._gateway_restore(t, self._t(t))
+                continue
             try:
                 await self.admin.fault(t, self._t(t).base_url, self._t(t).token, "none")
             except AgentCallError:

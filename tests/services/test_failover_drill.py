@@ -302,3 +302,23 @@ def test_another_agents_errors_past_the_threshold_abort_the_drill_and_restore(la
     assert run.code == 5, run.err
     assert doc["status"] == "aborted" and "a3's error rate" in doc["message"]
     assert ready(bases, "a0")  # restored at once, not at the lease's end
+
+
+def test_a_gateway_target_is_faulted_by_the_operators_commands_and_only_detection_is_measured(tmp_path, lab, cli):
+    # a0 declared as an OpenClaw gateway (the reference agent answers /readyz in OpenClaw's shape); without
+    # a token the drill needs --fault-command and --restore-command
+    path, bases = lab()
+    text = path.read_text().replace("    backups: [a1, a2]\n", "    backups: [a1, a2]\n    endpoint_kind: openclaw\n")
+    path.write_text(text)
+    refused = cli("failover", "drill", str(path), "--agent", "a0", "--yes")
+    assert refused.code == 4 and "--fault-command" in refused.err
+    post = (f"{sys.executable} -c \"import httpx,os; httpx.post(os.environ['CLAWCTL_DRILL_ENDPOINT'] + "
+            f"'/v1/admin/fault', json={{'mode': '%s', 'lease': 30}}, trust_env=False).raise_for_status()\"")
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--format", "json",
+              "--fault-command", post % "unready", "--restore-command", post % "none")
+    out = json.loads(run.out)
+    assert run.code == 0, (run.err, out)
+    objectives = {o["name"]: o for o in out["objectives"]}
+    assert objectives["detection"]["met"] is True and objectives["agent_recovery"]["measured"] is None
+    assert objectives["session_preservation"]["measured"] is None and "only detection" in out["notes"][0]
+    assert [e["event"] for e in out["timeline"]][-1] == "restored: a0 ready" and ready(bases, "a0")
