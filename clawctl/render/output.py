@@ -41,6 +41,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "drill": {"text": "clawctl.render.failover_drill:text", "markdown": "clawctl.render.failover_drill:markdown",
               "junit": "clawctl.render.failover_drill:junit"},
     "drill-history": {"text": "clawctl.render.failover_drill:history"},
+    "failover-plan": {"text": "clawctl.render.failover_plan:text", "markdown": "clawctl.render.failover_plan:markdown"},
     "apply": {"text": "clawctl.render.store:applied"},
     "agents": {"text": "clawctl.render.store:agents"},
     "history": {"text": "clawctl.render.store:history"},
