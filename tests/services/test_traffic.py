@@ -155,8 +155,9 @@ def test_per_agent_queues_run_live_as_simulated(serve, cli):
     assert r["rejected"] > 0 and r["p_wait"] > 0.5
     # a deterministic 1 s service at 20 ms real: each HTTP round trip (~1 ms real, 0.05 fleet s) lengthens
     # a live conversation a little, so live rejects a few more (measured: 124-126 against 114)
-    assert abs(r["rejected"] - p["rejected"]) <= 0.2 * p["rejected"] + 5
-    assert [a["served"] + 0 for a in r["agents"]] == pytest.approx([r["served"] / 3] * 3, abs=4)
+    # (one-sided: on a loaded machine the round trip grows, and live rejects more, never fewer)
+    assert -5 <= r["rejected"] - p["rejected"] <= 0.35 * p["rejected"] + 5
+    assert [a["served"] for a in r["agents"]] == pytest.approx([r["served"] / 3] * 3, rel=0.1, abs=2)
 
 
 def sessions_of(base: str, agent: str) -> set[str]:
