@@ -85,3 +85,13 @@ def agent_servers():
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@pytest.fixture(scope="session")
+def openclaw_gateway(tmp_path_factory: pytest.TempPathFactory):
+    """A real OpenClaw gateway (npm's openclaw, pinned) on 127.0.0.1 with token auth and the admin-http-rpc
+    plugin on: ``.base_url``, ``.token``, ``.cli(...)``. Installed once into a cache folder, started once per
+    session, always stopped; skipped without npm or offline (a failure under CI). tests/openclaw_gateway.py."""
+    from openclaw_gateway import gateway_for_tests
+
+    yield from gateway_for_tests(tmp_path_factory.mktemp("openclaw"))

@@ -322,3 +322,28 @@ def test_a_gateway_target_is_faulted_by_the_operators_commands_and_only_detectio
     assert objectives["detection"]["met"] is True and objectives["agent_recovery"]["measured"] is None
     assert objectives["session_preservation"]["measured"] is None and "only detection" in out["notes"][0]
     assert [e["event"] for e in out["timeline"]][-1] == "restored: a0 ready" and ready(bases, "a0")
+
+
+def test_a_drill_of_a_real_openclaw_gateway_drains_it_detects_it_and_resumes_it(openclaw_gateway, lab, cli,
+                                                                                monkeypatch):
+    # a0 is a real OpenClaw gateway (npm's openclaw, tests/openclaw_gateway.py); its backups are reference agents
+    path, bases = lab()
+    monkeypatch.setenv("CLAWCTL_TEST_GATEWAY_TOKEN", openclaw_gateway.token)
+    text = path.read_text().replace(
+        f"    endpoint: {bases['a0']}\n",
+        f"    endpoint: {openclaw_gateway.base_url}\n    endpoint_kind: openclaw\n"
+        "    auth: {token_env: CLAWCTL_TEST_GATEWAY_TOKEN}\n")
+    path.write_text(text)
+    run = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--format", "json", "--seed", "3")
+    out = json.loads(run.out)
+    assert run.code == 0, (run.err, out)
+    events = [e["event"] for e in out["timeline"]]
+    assert any(e.startswith("fault: suspend (admin RPC) on a0") for e in events)
+    assert any(e.startswith("detected: a0 draining") for e in events)
+    (detection,) = [o for o in out["objectives"] if o["name"] == "detection"]
+    low, high = out["detection_range_s"]
+    assert low - 0.05 <= detection["measured"] <= high + 0.5 and detection["met"] is True
+    assert events[-1] == "restored: a0 ready"
+    ready = httpx.get(openclaw_gateway.base_url + "/readyz", trust_env=False, timeout=5.0)
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert openclaw_gateway.token not in run.out + run.err
