@@ -46,6 +46,9 @@ def main(
     ctx.obj = env
 
 
+from clawctl.cli import init_cmd  # noqa: E402
+
+app.command("init")(init_cmd.init)
 app.command("validate")(validate_cmd.validate)
 app.command("schema")(schema_cmd.schema)
 app.command("rule")(rule_cmd.rule)

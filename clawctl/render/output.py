@@ -38,6 +38,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "probe": {"text": "clawctl.render.probe:text"},
     "export-prometheus-sd": {"text": "clawctl.render.export:prometheus_sd"},
     "lab": {"text": "clawctl.render.lab:text"},
+    "init": {"text": "clawctl.render.init:text"},
     "drill": {"text": "clawctl.render.failover_drill:text", "markdown": "clawctl.render.failover_drill:markdown",
               "junit": "clawctl.render.failover_drill:junit"},
     "drill-history": {"text": "clawctl.render.failover_drill:history"},

@@ -1,0 +1,54 @@
+"""`clawctl init`: a starter fleet that validates clean and simulates; never over an existing file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from clawctl.services.init import starter_text
+
+
+def test_init_writes_a_fleet_that_validates_clean_and_simulates_with_its_schema(tmp_path, cli):
+    fleet = tmp_path / "fleet.yaml"
+    run = cli("init", str(fleet))
+    assert run.code == 0, run.err
+    assert fleet.read_text() == starter_text() and fleet.read_text().startswith(
+        "# yaml-language-server: $schema=fleet.schema.json")
+    schema = json.loads((tmp_path / "fleet.schema.json").read_text())
+    assert schema["$schema"].startswith("http://json-schema.org/draft-07")
+    lint = cli("validate", str(fleet), "--format", "json").json()
+    assert lint["findings"] == []
+    sim = cli("simulate", str(fleet), "--requests", "2000", "--no-store", "--format", "json").json()
+    (r,) = sim["results"]
+    assert r["served"] > 1900 and r["rejected"] == 0
+
+
+def test_init_into_a_folder_and_without_the_schema(tmp_path, cli):
+    assert cli("init", str(tmp_path), "--no-schema").code == 0
+    assert (tmp_path / "fleet.yaml").exists() and not (tmp_path / "fleet.schema.json").exists()
+
+
+def test_init_never_overwrites(tmp_path, cli):
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("mine\n")
+    run = cli("init", str(fleet))
+    assert run.code == 2 and "already exists" in run.err and run.err.count("\n") == 1
+    assert fleet.read_text() == "mine\n" and not list(tmp_path.glob(".*tmp"))
+
+
+def test_an_existing_schema_is_kept(tmp_path, cli):
+    (tmp_path / "fleet.schema.json").write_text("{}\n")
+    run = cli("init", str(tmp_path / "a.yaml"), "--format", "json")
+    assert run.code == 0 and run.json()["schema"] is None and "kept" in run.json()["notes"][0]
+    assert (tmp_path / "fleet.schema.json").read_text() == "{}\n"
+
+
+def test_a_missing_folder_is_exit_3(tmp_path, cli):
+    run = cli("init", str(tmp_path / "nope" / "fleet.yaml"))
+    assert run.code == 3 and "no such folder" in run.err
+
+
+def test_python_dash_m_clawctl_is_the_cli():
+    out = subprocess.run([sys.executable, "-m", "clawctl", "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("clawctl ")
