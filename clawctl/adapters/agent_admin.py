@@ -90,7 +90,10 @@ class AgentAdmin:
                 rejected += [r for r in a.get("rejected", []) if isinstance(r, dict)]
         return imported, rejected
 
-    async def fault(self, agent: str, base: str, token: str | None, mode: str, *, lease: float = 60.0) -> dict:
-        body = {"mode": mode, "lease": lease} if mode != "none" else {"mode": "none"}
+    async def fault(self, agent: str, base: str, token: str | None, mode: str, *, lease: float = 60.0,
+                    latency: float | None = None) -> dict:
+        body: dict = {"mode": mode, "lease": lease} if mode != "none" else {"mode": "none"}
+        if latency is not None:
+            body["latency"] = latency
         data = await self._call(agent, "POST", base + "/v1/admin/fault", token, body)
         return data if isinstance(data, dict) else {}

@@ -46,7 +46,9 @@ def main(
     ctx.obj = env
 
 
-from clawctl.cli import init_cmd  # noqa: E402
+from clawctl.cli import demo_cmd, init_cmd  # noqa: E402
+
+app.command("demo")(demo_cmd.demo)
 
 app.command("init")(init_cmd.init)
 app.command("validate")(validate_cmd.validate)

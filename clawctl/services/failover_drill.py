@@ -115,6 +115,10 @@ def drill(path: str, options: DrillOptions, db: Path | None = None, *, clock: Cl
                          fault=options.fault if options.mode == "live" else "simulated")
     report.started_at = iso(clock())
     report.predicted = predict(fleet, targets, seed=options.seed)
+    if options.mode == "live" and "session_preservation" in report.predicted:
+        report.notes.append("predicted session_preservation is the share of conversations in progress at the "
+                            "failure that a backup could take (the simulator has no idle sessions); measured "
+                            "counts every session the target held, idle ones included")
     rng = report.predicted["detection_range_s"]
     report.detection_range = (rng[0], rng[1])
     recovery = "regional_recovery" if kind == "region" else "agent_recovery"

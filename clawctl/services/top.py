@@ -157,11 +157,13 @@ class TopRun:
         """Cycles on the interval grid, ``cycles`` of them (None: until cancelled)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
-        k = 0
-        while cycles is None or k < cycles:
+        k = 0  # the slot on the grid
+        shown = 0  # frames produced: --count and --once count these, not slots
+        while cycles is None or shown < cycles:
             yield await self.cycle()
+            shown += 1
             k += 1
-            if cycles is not None and k >= cycles:
+            if cycles is not None and shown >= cycles:
                 return
             due = start + k * self.interval
             late = loop.time() - due

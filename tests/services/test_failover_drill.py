@@ -320,7 +320,7 @@ def test_a_gateway_target_is_faulted_by_the_operators_commands_and_only_detectio
     assert run.code == 0, (run.err, out)
     objectives = {o["name"]: o for o in out["objectives"]}
     assert objectives["detection"]["met"] is True and objectives["agent_recovery"]["measured"] is None
-    assert objectives["session_preservation"]["measured"] is None and "only detection" in out["notes"][0]
+    assert objectives["session_preservation"]["measured"] is None and any("only detection" in n for n in out["notes"])
     assert [e["event"] for e in out["timeline"]][-1] == "restored: a0 ready" and ready(bases, "a0")
 
 

@@ -1,0 +1,18 @@
+"""`python -m clawctl.services.warm FLEET`: compile the simulator into numba's cache with a tiny run of FLEET.
+
+`clawctl demo` starts it in the background, so the first `simulate` after install does not wait on
+the compile (about 15 s on a 2-core machine); later runs load the cache."""
+
+from __future__ import annotations
+
+import sys
+
+
+def warm(path: str) -> None:
+    from clawctl.services.simulate import SimOptions, simulate
+
+    simulate(path, SimOptions(requests=200, compare=True), store=False)
+
+
+if __name__ == "__main__":
+    warm(sys.argv[1])

@@ -1,0 +1,80 @@
+"""`clawctl demo` end to end, as a user runs it (a subprocess), and interrupted at each step: every agent it
+started is stopped either way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+
+def demo_env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CLAWCTL_DB", "NO_COLOR")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    return env
+
+
+def leftovers(folder) -> list[psutil.Process]:
+    """Processes still running whose command line names the demo's folder (its agents, its warm-up)."""
+    out = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(str(folder) in part for part in proc.info["cmdline"] or []):
+                out.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
+
+
+def gone(folder, limit: float = 10.0) -> bool:
+    deadline = time.monotonic() + limit
+    while leftovers(folder) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not leftovers(folder)
+
+
+def test_the_demo_shows_every_verb_and_leaves_nothing_running(tmp_path):
+    folder = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "clawctl", "demo", "--dir", str(folder)], capture_output=True,
+                         text=True, env=demo_env(tmp_path), timeout=170, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    for n, title in enumerate(["validate", "lab up", "traffic", "top", "simulate --compare", "failover drill",
+                               "lab down"], start=1):
+        assert f"── [{n}/7] {title}:" in run.stdout, title
+    assert "All checks passed" in run.stdout
+    assert "response_time" in run.stdout and "increase_worker_processes" in run.stdout  # the slowed agent
+    assert "PASSED" in run.stdout and "stopped 4 agents" in run.stdout
+    assert (folder / "simulation.html").stat().st_size > 1000 and (folder / "drill.md").read_text().startswith(
+        "# Failover drill")
+    assert gone(folder)
+
+
+@pytest.mark.parametrize("after", [1, 2, 4, 5])
+def test_ctrl_c_at_any_step_stops_the_lab(tmp_path, after):
+    """Interrupt during the step after header ``after`` (lab up, traffic and top, simulate, the drill)."""
+    folder = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "clawctl", "demo", "--dir", str(folder)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path), stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or line.startswith(f"── [{after}/7]"):
+                break
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode in (130, 0), err[-2000:]
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert "interrupted: the demo's lab was stopped" in out
+    assert gone(folder), [p.info["cmdline"] for p in leftovers(folder)]
