@@ -59,6 +59,21 @@ def spawn(cmd: Sequence[str], log: Path) -> Started:
 
 
 @contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends (then they are delivered): for a child
+    started and recorded in one step, so an interrupt never lands between the two and orphans it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
 def signals_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C does, so cleanup runs.
 

@@ -29,7 +29,13 @@ from importlib import resources
 from pathlib import Path
 
 from clawctl.adapters.clock import utc_now
-from clawctl.adapters.processes import signals_interrupt, spawn, state, stop_all
+from clawctl.adapters.processes import (
+    deferred_signals,
+    signals_interrupt,
+    spawn,
+    state,
+    stop_all,
+)
 from clawctl.core.env import Clock
 from clawctl.core.errors import ClawctlError, ExitCode, UsageError
 
@@ -73,7 +79,13 @@ class Demo:
             raise UsageError(f"{self.fleet}: exists and is not the demo fleet; give another --dir")
         self.fleet.write_text(_demo_text(), encoding="utf-8")
         # compile the simulator in the background while the lab starts and the traffic runs
-        self.warm = spawn([sys.executable, "-m", "clawctl.services.warm", str(self.fleet)], self.folder / "warm.log")
+        try:
+            with deferred_signals():
+                self.warm = spawn([sys.executable, "-m", "clawctl.services.warm", str(self.fleet)],
+                                  self.folder / "warm.log")
+        except BaseException:  # Ctrl-C as it started: __exit__ will not run, so stop it here
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -83,7 +95,10 @@ class Demo:
             if self.lab_up and not self.keep:
                 from clawctl.services.lab import down
 
-                down(self.db, "clawctl-demo", clock=self.clock)
+                try:
+                    down(self.db, "clawctl-demo", clock=self.clock)
+                except UsageError:
+                    pass  # interrupted before `lab up` recorded the fleet: it started nothing (or stopped it)
                 self.lab_up = False
 
     def steps(self) -> Iterator[Step]:

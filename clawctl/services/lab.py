@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 
 from clawctl.adapters.clock import utc_now
 from clawctl.adapters.prober import Target, probe_once
-from clawctl.adapters.processes import ProcessRef, Started, signals_interrupt, spawn, state, stop_all
+from clawctl.adapters.processes import (
+    ProcessRef,
+    Started,
+    deferred_signals,
+    signals_interrupt,
+    spawn,
+    state,
+    stop_all,
+)
 from clawctl.adapters.store import LabProcess, Store, open_store
 from clawctl.core.agent_records import fleet_name, safe_path_component
 from clawctl.core.env import Clock, iso_now
@@ -126,10 +134,11 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
                        "--time-scale", repr(time_scale)]
                 if seed is not None:
                     cmd += ["--seed", str(seed + i)]
-                started = spawned[agent.id] = (spawn(cmd, log_dir / f"{agent.id}.log"), ready)
-                with store.write():  # recorded at once (no endpoint yet): `lab down` finds it even after a SIGKILL
-                    rows_of[agent.id] = store.add_lab_process(fleet_id, agent.id, started[0].ref.pid,
-                                                              started[0].ref.start, "", iso_now(clock))
+                with deferred_signals():  # started and recorded in one step: an interrupt comes after both
+                    started = spawned[agent.id] = (spawn(cmd, log_dir / f"{agent.id}.log"), ready)
+                    with store.write():  # recorded at once (no endpoint yet): `lab down` finds it after a SIGKILL
+                        rows_of[agent.id] = store.add_lab_process(fleet_id, agent.id, started[0].ref.pid,
+                                                                  started[0].ref.start, "", iso_now(clock))
             endpoints = _wait_ready(spawned, log_dir)
             with store.write():
                 for agent_id in spawned:
