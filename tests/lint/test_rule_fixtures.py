@@ -1,8 +1,9 @@
 """Every lint rule has a failing and a passing example, and they do what they say.
 
 ``tests/fixtures/rules/<CODE>/fail.yaml`` must draw the rule, ``pass.yaml`` (the nearest correct file)
-must not. Rules about several files (A001, S006, B001) use folders ``fail/`` and ``pass/`` instead.
-A rule added to the catalogue without fixtures fails here.
+must not. Rules about several files (A001, S006, B001) use folders ``fail/`` and ``pass/`` instead, and
+so do the OpenClaw rules (``O``): an ``openclaw.json`` in the folder (or one per gateway in subfolders),
+with the files it ``$include``s. A rule added to the catalogue without fixtures fails here.
 """
 
 from __future__ import annotations
@@ -30,22 +31,29 @@ def findings(code: str, kind: str):
     return validate([str(fixture(code, kind))]).findings
 
 
+def fixture_files(path: Path) -> list[Path]:
+    """The files of a fixture: fleet files (``*.yaml``) and OpenClaw configs with their includes (``*.json[5]``)."""
+    if path.is_file():
+        return [path]
+    return sorted(path.glob("*.yaml")) + sorted(p for p in path.rglob("*") if p.suffix in (".json", ".json5"))
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_fixtures_exist(code):
     for kind in ("fail", "pass"):
         path = fixture(code, kind)
-        assert path.is_file() or (path.is_dir() and any(path.glob("*.yaml"))), \
+        assert path.is_file() or (path.is_dir() and fixture_files(path)), \
             f"{code} has no {kind} fixture: add {FIXTURES / code}/{kind}.yaml"
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_fixture_files_say_what_they_show(code):
-    """The first line of every fixture file is a comment naming the rule it shows."""
+    """The first line of every fixture file is a comment naming the rule it shows (`# ` in YAML, `// ` in JSON5)."""
     for kind in ("fail", "pass"):
-        path = fixture(code, kind)
-        for file in [path] if path.is_file() else sorted(path.glob("*.yaml")):
+        for file in fixture_files(fixture(code, kind)):
             first = file.read_text(encoding="utf-8").splitlines()[0]
-            assert first.startswith("# ") and code in first, f"{file}: first line should explain it, naming {code}"
+            comment = "# " if file.suffix == ".yaml" else "// "
+            assert first.startswith(comment) and code in first, f"{file}: first line should explain it, naming {code}"
 
 
 @pytest.mark.parametrize("code", CODES)

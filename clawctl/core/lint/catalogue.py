@@ -1,7 +1,9 @@
 """The rule catalogue: every lint rule has a stable code, a name, a severity, a summary and a doc entry.
 
 Each family of :data:`FAMILIES` has one module, ``clawctl/core/lint/rules/<letter>_<family>.py``
-(:func:`family_module`), whose rules register themselves with :func:`rule`. Some rules are raised
+(:func:`family_module`), whose rules register themselves with :func:`rule`. A rule checks fleet files
+(``target="fleet"``, the default: its check takes a ``LintContext``) or OpenClaw configs
+(``target="openclaw"``: its check takes the configs given together, the ``O`` family). Some rules are raised
 while loading or schema-checking a file (for example the ``Y``, ``S`` and ``V`` codes); their family
 module registers them with :func:`declare`, without a check function, so that docs, ``--select`` and
 ``clawctl rule`` know them.
@@ -27,6 +29,7 @@ class RuleInfo:
     doc: str
     family: str
     check: Callable[..., Iterable[Finding]] | None = None
+    target: str = "fleet"  # what the check reads: "fleet" (fleet files) or "openclaw" (openclaw.json)
 
     @property
     def anchor(self) -> str:
@@ -48,6 +51,7 @@ FAMILIES = {
     "L": "Load balancing",
     "T": "Traffic",
     "X": "Secrets",
+    "O": "OpenClaw",
     "C": "Suppressions",
 }
 
@@ -59,14 +63,14 @@ def family_module(prefix: str) -> str:
     return f"clawctl.core.lint.rules.{prefix.lower()}_{FAMILIES[prefix].lower().replace(' ', '_')}"
 
 
-def rule(code: str, name: str, severity: Severity, summary: str, doc: str = ""):
+def rule(code: str, name: str, severity: Severity, summary: str, doc: str = "", *, target: str = "fleet"):
     """Register a rule; used as a decorator on its check, or called bare for a rule raised elsewhere."""
     if code in RULES:
         raise ValueError(f"rule {code} registered twice")
     family = FAMILIES[code[0]]
 
     def register(check: Callable[..., Iterable[Finding]] | None) -> Callable[..., Iterable[Finding]] | None:
-        RULES[code] = RuleInfo(code, name, severity, summary, textwrap.dedent(doc).strip(), family, check)
+        RULES[code] = RuleInfo(code, name, severity, summary, textwrap.dedent(doc).strip(), family, check, target)
         return check
 
     return register
@@ -111,7 +115,8 @@ def matches(code: str, selectors: Iterable[str]) -> bool:
     return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
 
 
-def checks() -> Iterator[RuleInfo]:
+def checks(target: str = "fleet") -> Iterator[RuleInfo]:
+    """The rules with a check function for ``target`` (``fleet`` or ``openclaw``), in catalogue order."""
     for info in all_rules().values():
-        if info.check is not None:
+        if info.check is not None and info.target == target:
             yield info

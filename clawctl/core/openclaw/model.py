@@ -43,7 +43,7 @@ class Pos:
 class OCAgent:
     id: str
     pos: Pos
-    default: bool = False  # old shape only
+    default: bool = False  # `default: true`: the old shape's marker (a legacy one left in entries counts too)
     agent_dir: str | None = None
     agent_dir_pos: Pos | None = None
     workspace: str | None = None
@@ -51,6 +51,7 @@ class OCAgent:
     max_concurrent: int | None = None  # its own, else agents.defaults.maxConcurrent
     sandbox: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    pointer: str = ""  # its JSON pointer in the merged document (/agents/list/0, /agents/entries/main)
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class OCBinding:
     type: str = "route"  # route | acp
     comment: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    pointer: str = ""  # its JSON pointer in the merged document (/bindings/3)
 
 
 @dataclass(slots=True)
@@ -99,6 +101,9 @@ class OCConfig:
     data: dict[str, Any] = field(default_factory=dict)  # the merged document ($include resolved)
     positions: dict[str, Pos] = field(default_factory=dict)  # JSON pointer ("/agents/list/0/id") -> where
     files: tuple[str, ...] = ()  # the config and every file it included
+    # The reader's record (clawctl.core.openclaw.source.ConfigSource): each file's text and the span of every
+    # value, with ends and keys, for findings and code frames. None for a config built by hand.
+    source: Any = field(default=None, repr=False, compare=False)
 
     def agent(self, agent_id: str) -> OCAgent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
