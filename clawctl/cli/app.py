@@ -93,3 +93,8 @@ app.command("top")(top_cmd.top)
 from clawctl.cli import failover_cmd  # noqa: E402
 
 app.add_typer(failover_cmd.failover_app, name="failover")
+
+from clawctl.cli import openclaw_cmd  # noqa: E402
+
+app.add_typer(openclaw_cmd.openclaw_app, name="openclaw")
+app.add_typer(openclaw_cmd.import_app, name="import")

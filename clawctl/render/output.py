@@ -47,6 +47,8 @@ FORMATS: dict[str, dict[str, str]] = {
     "agents": {"text": "clawctl.render.store:agents"},
     "history": {"text": "clawctl.render.store:history"},
     "store-check": {"text": "clawctl.render.store:store_check"},
+    "openclaw-route": {"text": "clawctl.render.openclaw:route"},
+    "import-openclaw": {"text": "clawctl.render.openclaw:imported"},
 }
 
 
