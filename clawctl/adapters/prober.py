@@ -29,6 +29,8 @@ from clawctl.core.probe import (
     Verdict,
     clean,
     metrics_from,
+    metrics_refusal,
+    metrics_verdict,
     readiness,
     scan_metrics,
     startup,
@@ -174,7 +176,11 @@ class Prober:
         if metrics_task is not None:
             if metrics_task.done() and not metrics_task.cancelled():
                 mobs = metrics_task.result()
-                if mobs.error is None and mobs.status == 200:
+                refusal = metrics_refusal(mobs) if mobs.error is None and mobs.status == 200 else None
+                if refusal is not None:
+                    result.metrics_error = refusal
+                    result.verdict = metrics_verdict(verdict, target.kind, refusal)
+                elif mobs.error is None and mobs.status == 200:
                     series = CLAWCTL_SERIES if target.kind == "clawctl" else OPENCLAW_SERIES
                     result.metrics = metrics_from(scan_metrics(mobs.body, series))
                     if self.full_scrape or target.kind == "openclaw":

@@ -2,11 +2,14 @@
 
 The states, the same for an OpenClaw gateway and a clawctl agent:
 
-- ``ready``: readiness true.
+- ``ready``: readiness true. The detail carries a warning the agent gave beside it (an OpenClaw
+  gateway's ``eventLoop.degraded``: "event loop degraded (cpu)"), else it is empty.
 - ``degraded``: live but not ready (``failing`` says why).
 - ``starting`` / ``draining``: not ready because it is starting up or draining.
 - ``unsupported``: something answers, but not the contract (an HTML page, JSON without the keys,
-  a redirect, a body far too large). Never counted as healthy.
+  a redirect, a body far too large, a `clawctl` agent whose `/metrics` is an HTML page), or refuses
+  to be probed (an OpenClaw gateway's 403 ``proxy_attribution_required`` behind an untrusted proxy:
+  its own detail, :data:`PROXY_REFUSED`). Never counted as healthy.
 - ``down``: refused, timed out, reset, TLS failure, or a 5xx other than a readiness 503.
 """
 
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 STATES = ("ready", "degraded", "starting", "draining", "unsupported", "down")
 _STARTING = {"startup", "startup-sidecars", "starting"}
 _DRAINING = {"gateway-draining", "draining"}
+PROXY_REFUSED = ("the gateway refuses probes through an untrusted proxy (proxy_attribution_required): probe it "
+                 "directly or configure trusted proxies (gateway.trustedProxies)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,11 @@ def readiness(obs: Observation) -> Verdict:
     if status >= 500 and status != 503:
         return Verdict("down", f"HTTP {status}")
     if status not in (200, 503):
-        return Verdict("unsupported" if status < 500 else "down", f"HTTP {status} from the readiness probe")
+        error_type = _error_type(obs)
+        if status == 403 and error_type == "proxy_attribution_required":
+            return Verdict("unsupported", PROXY_REFUSED)
+        said = f" ({clean(error_type, 80)})" if error_type else ""
+        return Verdict("unsupported" if status < 500 else "down", f"HTTP {status} from the readiness probe{said}")
     value, invalid = _json_body(obs)
     body = value if isinstance(value, dict) else None
     if body is None:
@@ -103,12 +112,51 @@ def readiness(obs: Observation) -> Verdict:
         return Verdict("unsupported", "JSON without a boolean `ready`")
     failing = _failing(body.get("failing"))
     if body["ready"] and status == 200:
-        return Verdict("ready", "", failing)
+        return Verdict("ready", _event_loop_warning(body.get("eventLoop")), failing)
     if set(failing) & _DRAINING:
         return Verdict("draining", clean(", ".join(failing)), failing)
     if set(failing) & _STARTING:
         return Verdict("starting", clean(", ".join(failing)), failing)
     return Verdict("degraded", clean(", ".join(failing)) or "not ready", failing)
+
+
+def _error_type(obs: Observation) -> str | None:
+    """``error.type`` of a JSON error answer (OpenClaw's ``{"error": {"type": ..., "message": ...}}``), if any."""
+    value = _json_body(obs)[0]
+    error = value.get("error") if isinstance(value, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return kind if isinstance(kind, str) and kind else None
+
+
+def _event_loop_warning(value: object) -> str:
+    """"event loop degraded (cpu)" when a ready gateway's ``eventLoop`` says ``degraded: true``, else ""."""
+    if not isinstance(value, dict) or value.get("degraded") is not True:
+        return ""
+    reasons = _failing(value.get("reasons"))
+    return clean("event loop degraded" + (f" ({', '.join(reasons)})" if reasons else ""))
+
+
+def metrics_refusal(obs: Observation) -> str | None:
+    """Why a 200 answer of a metrics endpoint is not Prometheus text (an HTML page: OpenClaw's Control UI
+    answers every unknown path with one), or None when it may be."""
+    kind = obs.content_type.split(";")[0].strip().lower()
+    head = obs.body[:256].lstrip().lower()
+    if kind in ("text/html", "application/xhtml+xml") or head.startswith((b"<!doctype html", b"<html")):
+        return f"the metrics endpoint answered an HTML page ({clean(kind, 80) or 'no content type'}), not Prometheus text"
+    return None
+
+
+def metrics_verdict(verdict: Verdict, kind: str, refusal: str) -> Verdict:
+    """The verdict once the metrics endpoint answered outside the contract (:func:`metrics_refusal`).
+
+    A `clawctl` agent must serve Prometheus text on `/metrics`: a ready one that serves an HTML page is
+    `unsupported` (most likely an OpenClaw gateway declared with the wrong `endpoint_kind`), never ready
+    and silently without metrics. A not-ready verdict stands; a gateway's metrics are optional.
+    """
+    if kind != "clawctl" or verdict.state != "ready":
+        return verdict
+    hint = "; is it an OpenClaw gateway? declare it `endpoint_kind: openclaw`"
+    return Verdict("unsupported", clean(f"ready, but {refusal}{hint}"), verdict.failing)
 
 
 def startup(obs: Observation) -> Verdict | None:
