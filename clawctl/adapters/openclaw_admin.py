@@ -40,10 +40,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from clawctl.adapters.http_text import refused, without_credentials
 from clawctl.core.errors import ClawctlError, ExitCode
 from clawctl.core.probe import clean
 
@@ -109,7 +109,7 @@ class OpenClawAdmin:
             raise ValueError("the token must be printable ASCII (it goes into an Authorization header)")
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + RPC_PATH
-        self.shown = _without_credentials(self.url)
+        self.shown = without_credentials(self.url)
         self.timeout = timeout
         self._token = token
         headers = {"User-Agent": "clawctl-openclaw-admin", "Accept": "application/json"}
@@ -210,7 +210,7 @@ class OpenClawAdmin:
                         raise httpx.ReadTimeout("the answer took longer than the timeout")
                 return resp.status_code, resp.headers.get("Content-Type", ""), resp.headers, bytes(body)
         except httpx.ConnectError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise OpenClawAdminError(f"{where}: connection refused (is the gateway running?)",
                                          kind="refused") from None
             raise OpenClawAdminError(f"{where}: cannot connect ({self._scrub(str(exc))})", kind="transport") from None
@@ -333,24 +333,4 @@ def _retry_text(retry_ms: int | None) -> str:
     return "" if retry_ms is None else f"; retry after {round(retry_ms / 1000, 1):g}s"
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a connect error is a refusal (somewhere in its chain, or in its message)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "refused" in str(exc).lower()
 
-
-def _without_credentials(url: str) -> str:
-    """``url`` as shown in messages: any user and password dropped."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return clean(url, 200)
-    if parts.username is None and parts.password is None:
-        return clean(url, 200)
-    return clean(urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1])), 200)

@@ -48,10 +48,10 @@ import secrets
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from clawctl.adapters.http_text import refused, without_credentials
 from clawctl.core.errors import ClawctlError, ExitCode, InputError
 from clawctl.core.probe import AgentMetrics, clean
 
@@ -201,7 +201,7 @@ class PrometheusSource:
             raise ValueError(f"timeout must be a finite number of seconds above 0, not {timeout!r}")
         window_text(window)  # refuse a bad window now, not at the first query
         self.url = url.rstrip("/")
-        self.shown = _without_credentials(self.url)
+        self.shown = without_credentials(self.url)
         self.timeout = timeout
         self.window = window
         self.client = httpx.Client(timeout=timeout, transport=transport, trust_env=False, follow_redirects=False,
@@ -252,7 +252,7 @@ class PrometheusSource:
                         raise httpx.ReadTimeout("the answer took longer than the timeout")
                 status = resp.status_code
         except httpx.ConnectError as exc:
-            what = "connection refused" if _refused(exc) else f"cannot connect ({clean(str(exc), 200)})"
+            what = "connection refused" if refused(exc) else f"cannot connect ({clean(str(exc), 200)})"
             raise PrometheusError(f"{where}: {what}") from None
         except httpx.TimeoutException:
             raise PrometheusError(f"{where}: no answer within {self.timeout:g}s") from None
@@ -296,28 +296,8 @@ def _sample(where: str, item: object) -> tuple[dict[str, str], float, float | No
     return labels, at, value if math.isfinite(value) else None
 
 
-def _without_credentials(url: str) -> str:
-    """``url`` as shown in messages: any user and password dropped."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return clean(url, 200)
-    if parts.username is None and parts.password is None:
-        return clean(url, 200)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return clean(urlunsplit(parts._replace(netloc=host)), 200)
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a connect error is a refusal (somewhere in its chain, or in its message)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "refused" in str(exc).lower()
 
 
 def _labels(labels: dict[str, str]) -> str:
