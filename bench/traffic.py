@@ -62,22 +62,28 @@ import platform
 import pstats
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Self
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe import (  # bench/probe.py: versions, CPU pressure and waiting for a quiet machine, free ports
+    QUIET_PRESSURE,
+    _version,
+    cpu_pressure,
+    free_port,
+    wait_for_quiet,
+)
 
 GOAL_RATIO = 5.0  # clawctl / Locust, sustained rates
 GOAL_RATE = 2000.0  # conversations/s from one process
 LAG_P99_MS = 1.0  # the driver's schedule lag p99 allowed at a sustained rate
 PACE_SHARE = 0.95  # a tool keeps pace with R when it measures at least this share of R
 READY_WAIT_S = 60.0
-QUIET_PRESSURE = 3.0  # percent, for --quiet-wait
 LOCUST_MIN_S = 3  # shorter Locust runs measure nothing after --reset-stats
 PER_USER_RATE = 25.0  # Locust: requests/s asked of each user (so users = R / 25)
 INSTALL_LOCUST = "pip install locust   (or: pip install -e '.[bench]')"
@@ -113,10 +119,6 @@ def fleet_text(agents: int, port: int, slots: int, service_s: float) -> str:
     return "".join(out)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pin_cores() -> tuple[set[int] | None, set[int] | None]:
@@ -520,46 +522,12 @@ def search(run, passes, start: float, max_rate: float, min_rate: float, refine: 
 
 
 # -- report --------------------------------------------------------------------------------------------
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
-def cpu_pressure() -> str:
-    try:
-        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return "n/a"
-    fields = dict(f.split("=") for f in line.split()[1:] if "=" in f)
-    return f"{fields.get('avg10', '?')}% (10 s), {fields.get('avg60', '?')}% (60 s)"
 
 
-def cpu_pressure_avg10() -> float | None:
-    try:
-        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-        return float(dict(f.split("=") for f in line.split()[1:] if "=" in f)["avg10"])
-    except (OSError, IndexError, KeyError, ValueError):
-        return None
 
 
-def wait_for_quiet(limit_s: float, below: float = QUIET_PRESSURE) -> None:
-    """Wait up to ``limit_s`` seconds for the CPU pressure (10 s average) to drop under ``below`` percent."""
-    deadline = time.monotonic() + limit_s
-    first = True
-    while time.monotonic() < deadline:
-        now = cpu_pressure_avg10()
-        if now is None or now < below:
-            if not first:
-                print(f"quiet now (CPU pressure {now}%)", flush=True)
-            return
-        if first:
-            print(f"waiting up to {limit_s:g} s for the machine to quieten (CPU pressure {now}% >= {below:g}%) ...",
-                  flush=True)
-            first = False
-        time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
-    print(f"still busy after {limit_s:g} s (CPU pressure {cpu_pressure_avg10()}%): measuring anyway", flush=True)
 
 
 def load_average() -> str:
