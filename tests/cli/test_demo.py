@@ -78,3 +78,18 @@ def test_ctrl_c_at_any_step_stops_the_lab(tmp_path, after):
     if proc.returncode == 130:
         assert "interrupted: the demo's lab was stopped" in out
     assert gone(folder), [p.info["cmdline"] for p in leftovers(folder)]
+
+
+def test_a_folder_holding_another_fleet_is_refused_and_left_alone(tmp_path, cli):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "fleet.yaml").write_text("mine\n")
+    run = cli("demo", "--dir", str(folder))
+    assert run.code == 2 and "not the demo fleet" in run.err and run.err.count("\n") == 1
+    assert (folder / "fleet.yaml").read_text() == "mine\n" and not (folder / "warm.log").exists()
+
+
+def test_a_demo_folder_that_cannot_be_made_is_exit_3(tmp_path, cli):
+    (tmp_path / "file").write_text("x")
+    run = cli("demo", "--dir", str(tmp_path / "file" / "demo"))
+    assert run.code == 3 and "cannot create the demo folder" in run.err

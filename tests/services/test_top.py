@@ -238,6 +238,13 @@ def test_bad_flags_are_one_usage_error(lab, cli, args, words):
     assert run.code == 2 and words in run.err and run.err.count("\n") == 1, run.err
 
 
+def test_a_negative_replay_speed_is_a_usage_error(lab, cli):
+    path, _ = lab()
+    run_id = cli("top", str(path), "--count", "1", "--format", "json").json()["run_id"]
+    run = cli("top", "--replay", str(run_id), "--speed", "-1")
+    assert run.code == 2 and "--speed" in run.err and run.err.count("\n") == 1
+
+
 def test_replay_and_export_of_an_unknown_run_are_one_line(lab, cli):
     path, _ = lab()
     cli("top", str(path), "--count", "1", "--format", "json")
