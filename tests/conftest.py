@@ -14,6 +14,11 @@ import pytest
 
 from clawctl.cli.main import run
 from clawctl.core.env import Env
+from clawctl.core.sim import jit
+
+# The suite's simulations run the compiled kernel, whatever size the first one is (a tiny first run
+# would otherwise make the whole process interpret it); tests/core/test_sim_interpret.py checks both.
+jit.choose(interpret=False)
 
 FIXED_NOW = datetime(2026, 1, 5, 9, 30, 0, 250000, tzinfo=timezone.utc)  # a Monday morning
 

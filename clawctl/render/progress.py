@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
 from clawctl.core.env import Env
 from clawctl.render.console import console, isatty
 
@@ -20,6 +18,8 @@ def progress_bar(env: Env, *, enabled: bool = True) -> Iterator[Callable[[str, f
     if not enabled or not isatty(env.stderr):
         yield lambda label, frac: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn  # a terminal only: 70 ms
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeRemainingColumn(), console=console(env, stderr=True), transient=True)
     started = time.monotonic()

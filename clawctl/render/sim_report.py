@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clawctl.core.errors import InputError, UsageError
-from clawctl.core.sim.structures import HIST_LO, HIST_RATIO
+from clawctl.core.sim.layout import HIST_LO, HIST_RATIO
 
 MAX_AGENTS = 60  # agents shown in the per-agent charts (the busiest)
 DPI = 110

@@ -14,6 +14,7 @@ from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso_now
 from clawctl.core import limits
 from clawctl.core.errors import UsageError
+from clawctl.core.sim import jit
 from clawctl.core.sim.engine import RunLength
 from clawctl.core.sim.engine import simulate as run_one
 from clawctl.core.sim.spec import ALL_STRATEGIES, DEFAULT_START, STRATEGY_CODES, build
@@ -104,6 +105,8 @@ def simulate(path: str, options: SimOptions, db: Path | None = None, *, store: b
                          f"the bound is {limits.human_duration(limits.MAX_DURATION_S)}: ask for fewer --requests or "
                          "a --duration")
     spec = build(fleet, horizon=horizon * 1.05 + 86400, start=options.start, failures=list(options.failures))
+    expected = length.requests if length.requests is not None else spec.mean_rate() * horizon
+    jit.prefer(interpret=expected * len(strategies) < jit.INTERPRET_MAX and len(spec.agent_ids) <= jit.INTERPRET_AGENTS)
     started = time.perf_counter()
     report = SimReport(fleet_name(fleet), options.seed, length.requests, length.duration, 0.0,
                        agent_ids=spec.agent_ids)

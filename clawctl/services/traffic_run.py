@@ -19,7 +19,7 @@ import numpy as np
 from clawctl.adapters.agent_client import AgentClient, Reply
 from clawctl.core.sim import layout as L
 from clawctl.core.sim.stats import QUANTILES, AgentOutcome, Outcome, Summary, quantile
-from clawctl.core.sim.structures import HIST_BINS, HIST_LO, HIST_RATIO
+from clawctl.core.sim.layout import HIST_BINS, HIST_LO, HIST_RATIO
 from clawctl.core.traffic.router import Router
 from clawctl.core.traffic.waiting import Request, Waiting
 from clawctl.services.traffic_report import ERROR_KINDS

@@ -9,8 +9,10 @@ import sys
 
 
 def warm(path: str) -> None:
+    from clawctl.core.sim import jit
     from clawctl.services.simulate import SimOptions, simulate
 
+    jit.choose(interpret=False)  # a tiny run would otherwise be interpreted and compile nothing
     simulate(path, SimOptions(requests=200, compare=True), store=False)
 
 

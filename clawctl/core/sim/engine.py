@@ -15,11 +15,10 @@ import numpy as np
 from clawctl.core import limits
 from clawctl.core.errors import UsageError
 from clawctl.core.sim import layout as L
-from clawctl.core.sim.kernel import run_block
+from clawctl.core.sim.layout import HIST_BINS
 from clawctl.core.sim.spec import STRATEGY_CODES, RunSpec, predictive
 from clawctl.core.sim.stats import Outcome, summarise
 from clawctl.core.sim.strategies import PREDICTIVE
-from clawctl.core.sim.structures import HIST_BINS
 
 BLOCK = 1 << 16
 POOL = 1 << 20  # waiting requests at most; beyond it arrivals count as rejected (overflow)
@@ -194,6 +193,8 @@ def arrival_blocks(spec: RunSpec, length: RunLength, seed: int) -> Iterator[Bloc
 def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warmup: float = 0.1,
              progress: Callable[[float], None] | None = None) -> Outcome:
     """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
+    from clawctl.core.sim.kernel import run_block  # here: importing it compiles or loads the kernel (sim/jit.py)
+
     code = STRATEGY_CODES[strategy]
     horizon = length.horizon(spec)
     if strategy in PREDICTIVE:

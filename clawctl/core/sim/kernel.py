@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from clawctl.core.sim.jit import njit
 
 from clawctl.core.sim.layout import (
     A_AVAIL,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from clawctl.core.sim.strategies import BY_NAME
 
+# histograms: log-spaced bins of waits and times in system (no numba here: importing the kernel is costly)
+HIST_LO = 1e-4
+HIST_RATIO = 1.002
+HIST_BINS = 12_700  # HIST_LO * HIST_RATIO ** HIST_BINS ~ 1e7 s
 # strategies: the codes of the strategy table; numba reads these module-level ints as compile-time constants
 RR = BY_NAME["round_robin"].code
 WRR = BY_NAME["weighted_round_robin"].code

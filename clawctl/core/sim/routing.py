@@ -15,7 +15,7 @@ eligible for the type, open, not a detected failure, not excluded, of weight abo
 
 from __future__ import annotations
 
-from numba import njit
+from clawctl.core.sim.jit import njit
 
 from clawctl.core.sim.layout import (
     A_AVAIL,

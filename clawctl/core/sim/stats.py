@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clawctl.core.sim import layout as L
-from clawctl.core.sim.structures import HIST_LO, HIST_RATIO
+from clawctl.core.sim.layout import HIST_LO, HIST_RATIO
 
 QUANTILES = (0.5, 0.95, 0.99)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from clawctl.core.sim.jit import njit
 
-from clawctl.core.sim.layout import (
+from clawctl.core.sim.layout import (  # noqa: F401 (HIST_* re-exported)
+    HIST_BINS,
+    HIST_LO,
+    HIST_RATIO,
     C_EPOCH,
     C_NEXT,
     C_OWNER,
@@ -25,9 +28,6 @@ from clawctl.core.sim.layout import (
     S_EPOCH,
 )
 
-HIST_LO = 1e-4
-HIST_RATIO = 1.002
-HIST_BINS = 12_700  # HIST_LO * HIST_RATIO ** HIST_BINS ~ 1e7 s
 _LOG_RATIO = math.log(HIST_RATIO)
 
 
