@@ -15,6 +15,10 @@ def init(
     path: Annotated[str, typer.Argument(help="Where to write it (a folder: fleet.yaml in it).")] = "fleet.yaml",
     no_schema: Annotated[bool, typer.Option("--no-schema", help="Do not write fleet.schema.json beside it.")]
     = False,
+    example: Annotated[str | None, typer.Option(
+        "--example", metavar="NAME",
+        help="Write one of the shipped example fleets instead: multi-region, enterprise-session-management, "
+             "geographic-distribution, multi-agent-specialization.")] = None,
     output_format: FormatOpt = OutputFormat.text,
 ) -> int:
     """Write a commented starter fleet file that validates clean and simulates; never over an existing file."""
@@ -22,5 +26,5 @@ def init(
     from clawctl.services.init import init as write
 
     env = env_of(ctx)
-    render(write(path, schema=not no_schema), output_format.value, env)
+    render(write(path, schema=not no_schema, example=example), output_format.value, env)
     return ExitCode.OK

@@ -28,6 +28,23 @@ def starter_text() -> str:
     return resources.files("clawctl").joinpath("data/starter.yaml").read_text(encoding="utf-8")
 
 
+def example_names() -> list[str]:
+    """The example fleets shipped in the package (the repository's examples/)."""
+    folder = resources.files("clawctl").joinpath("data/examples")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def example_text(name: str) -> str:
+    names = example_names()
+    if name.removesuffix(".yaml") not in names:
+        from clawctl.core.suggest import did_you_mean
+
+        raise UsageError(f"--example {name}: no such example{did_you_mean(name, names)}; "
+                         f"one of {', '.join(names)}")
+    return resources.files("clawctl").joinpath(f"data/examples/{name.removesuffix('.yaml')}.yaml").read_text(
+        encoding="utf-8")
+
+
 def _write_new(path: Path, text: str) -> None:
     """Create ``path`` with ``text``: never over an existing file, and never half-written (exclusive
     create of a temporary file, then a link into place, which fails if the name was taken meanwhile)."""
@@ -45,15 +62,16 @@ def _write_new(path: Path, text: str) -> None:
         raise InputError(f"{path}: cannot write it ({exc.strerror or exc})") from None
 
 
-def init(path: str = "fleet.yaml", *, schema: bool = True) -> InitResult:
-    """Write the starter fleet at ``path`` (refusing an existing file) and, unless told not to or one is
-    there already, the JSON Schema beside it."""
+def init(path: str = "fleet.yaml", *, schema: bool = True, example: str | None = None) -> InitResult:
+    """Write the starter fleet (or a shipped example) at ``path``, refusing an existing file, and, unless
+    told not to or one is there already, the JSON Schema beside it."""
+    text = example_text(example) if example is not None else starter_text()
     target = Path(path)
     if target.is_dir():
         target = target / "fleet.yaml"
     if not target.parent.exists():
         raise InputError(f"{target.parent}: no such folder")
-    _write_new(target, starter_text())
+    _write_new(target, text)
     result = InitResult(str(target), None)
     if schema:
         import json

@@ -52,3 +52,47 @@ def test_a_missing_folder_is_exit_3(tmp_path, cli):
 def test_python_dash_m_clawctl_is_the_cli():
     out = subprocess.run([sys.executable, "-m", "clawctl", "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("clawctl ")
+
+
+def test_init_example_writes_the_shipped_example(tmp_path, cli):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = cli("init", str(tmp_path / "mr.yaml"), "--example", "multi-region", "--no-schema")
+    assert run.code == 0, run.err
+    assert (tmp_path / "mr.yaml").read_text() == (root / "examples" / "multi-region.yaml").read_text()
+    assert cli("validate", str(tmp_path / "mr.yaml"), "--format", "json").json()["findings"] == []
+
+
+def test_init_unknown_example_is_a_usage_error_listing_them(tmp_path, cli):
+    run = cli("init", str(tmp_path / "x.yaml"), "--example", "multi-regon")
+    assert run.code == 2 and run.err.count("\n") == 1
+    assert "did you mean `multi-region`" in run.err and "enterprise-session-management" in run.err
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_package_ships_every_example_and_the_current_schema():
+    """The wheel carries clawctl/data/examples (a link to examples/) and fleet.schema.json; the schema
+    file is what `clawctl schema` prints today (regenerate: clawctl schema > clawctl/data/fleet.schema.json)."""
+    from pathlib import Path
+
+    from clawctl.services.init import example_names
+    from clawctl.services.schema import fleet_schema
+
+    root = Path(__file__).resolve().parents[2]
+    assert example_names() == sorted(p.stem for p in (root / "examples").glob("*.yaml"))
+    shipped = json.loads((root / "clawctl" / "data" / "fleet.schema.json").read_text())
+    assert shipped == fleet_schema(), "regenerate: clawctl schema > clawctl/data/fleet.schema.json"
+
+
+def test_package_data_globs_cover_the_shipped_files():
+    """What `pip install .` puts in the wheel: pyproject's package-data globs must match these files."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["clawctl"]
+    matched = {p.relative_to(root / "clawctl").as_posix() for g in globs for p in (root / "clawctl").glob(g)}
+    wanted = {"data/demo.yaml", "data/starter.yaml", "data/fleet.schema.json", "data/examples/README.md",
+              *(f"data/examples/{p.name}" for p in (root / "examples").glob("*.yaml"))}
+    assert wanted <= matched
