@@ -105,9 +105,26 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, """
     CREATE INDEX samples_at ON samples(at);
     """),
+    # 4: runs of kind `capacity` (`clawctl capacity`) and `sweep` (`clawctl simulate --sweep`).
+    (4, """
+    CREATE TABLE runs_v4 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('apply', 'sim', 'drill', 'metrics', 'traffic', 'capacity', 'sweep')),
+        fleet_id INTEGER REFERENCES fleets(id) ON DELETE SET NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '{}'   -- JSON
+    );
+    INSERT INTO runs_v4 (id, kind, fleet_id, started_at, finished_at, status, summary)
+        SELECT id, kind, fleet_id, started_at, finished_at, status, summary FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v4 RENAME TO runs;
+    CREATE INDEX runs_kind_started ON runs(kind, started_at);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-RUN_KINDS = ("apply", "sim", "drill", "metrics", "traffic")
+RUN_KINDS = ("apply", "sim", "drill", "metrics", "traffic", "capacity", "sweep")
 TABLES = ("fleets", "fleet_versions", "agents", "runs", "samples", "events", "lab_processes")
 
 

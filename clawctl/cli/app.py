@@ -78,6 +78,10 @@ from clawctl.cli import simulate_cmd  # noqa: E402
 
 app.command("simulate")(simulate_cmd.simulate)
 
+from clawctl.cli import capacity_cmd  # noqa: E402
+
+app.command("capacity")(capacity_cmd.capacity)
+
 from clawctl.cli import traffic_cmd  # noqa: E402
 
 app.command("traffic")(traffic_cmd.traffic)

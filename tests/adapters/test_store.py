@@ -83,14 +83,14 @@ def _documented_tables() -> dict[str, set[str]]:
 
 def test_migrations_create_the_latest_schema(tmp_path):
     with open_store(tmp_path / "s.db") as store:
-        assert SCHEMA_VERSION == 3
-        assert store.schema_version() == 3
+        assert SCHEMA_VERSION == 4
+        assert store.schema_version() == 4
         tables = _tables(store.conn)
         rows = store.conn.execute("SELECT version, applied_at FROM schema_version").fetchall()
     assert set(tables) == {"schema_version", "fleets", "fleet_versions", "agents", "runs", "samples", "events",
                            "lab_processes"}
     assert tables == {"schema_version": {"version", "applied_at"}, **_migration_tables()}
-    assert [v for v, _ in rows] == [1, 2, 3]
+    assert [v for v, _ in rows] == [1, 2, 3, 4]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rows[0][1])  # ISO 8601 UTC, ms (docs/store.md)
 
 
@@ -116,7 +116,7 @@ def test_opening_twice_is_idempotent(tmp_path):
         first = _tables(store.conn)
     with open_store(path) as store:
         assert _tables(store.conn) == first
-        assert store.conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,), (3,)]
+        assert store.conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,), (3,), (4,)]
         assert store.conn.execute("SELECT name FROM fleets").fetchall() == [("f",)]
         assert store.integrity() == ["ok"]
 

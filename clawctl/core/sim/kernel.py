@@ -44,6 +44,7 @@ from clawctl.core.sim.layout import (
     F_MEAN,
     F_MU,
     F_NWAIT,
+    F_SLA,
     F_PTR,
     F_SIGMA,
     F_WAIT,
@@ -146,6 +147,8 @@ def _start(i, t, arr_t, k, cust, e1, z, service, ag, agf, slot_i, slot_f, free, 
             _hist_add(hw, wait)
             agf[i, F_WAIT] += wait
             agf[i, F_NWAIT] += 1.0
+            if wait <= params[P_SLA]:
+                agf[i, F_SLA] += 1.0
     if cust >= 0:
         last_agent[cust] = i
     _push(heap_t, heap_i, cnt, t + service, K_DEPART, i, s, slot_i[i, s, S_EPOCH], slot_i, cell_i)

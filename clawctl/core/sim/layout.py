@@ -24,7 +24,7 @@ NOW, WAIT_SUM, WAIT_SQ, SOJ_SUM, AREA_Q, AREA_SYS, LAST_T, N_FST = range(8)
 # ag[n, ...]: agent integers
 A_CAP, A_WEIGHT, A_BUSY, A_LOAD, A_AVAIL, A_FAILED, A_FREE, A_KIND, A_SERVED, A_CURW, N_AG = range(11)
 # agf[n, ...]: agent floats
-F_MEAN, F_MU, F_SIGMA, F_PERF, F_AREA, F_LAST, F_WAIT, F_NWAIT, N_AGF = range(9)
+F_MEAN, F_MU, F_SIGMA, F_PERF, F_AREA, F_LAST, F_WAIT, F_NWAIT, F_SLA, N_AGF = range(10)  # F_SLA: waits within the SLA
 # slot_i[n, cap, ...] and slot_f[n, cap, ...]: conversations in progress
 S_TYPE, S_CUST, S_EPOCH, S_OCC, N_SI = range(5)
 S_END, S_ARR, S_FROZEN, N_SF = range(4)

@@ -56,6 +56,8 @@ class AgentOutcome:
     utilization: float
     wait_mean: float | None
     conversations: int  # in progress at the end
+    measured: int = 0  # requests it started after the warm-up (their waits are in wait_mean)
+    within_sla: int = 0  # of those, how many waited no longer than the SLA's wait
 
 
 @dataclass
@@ -96,7 +98,8 @@ class Outcome:
             "sla_attainment": None if self.sla_attainment is None else round(self.sla_attainment, 6),
             "wait": self.wait.as_dict(), "sojourn": self.sojourn.as_dict(),
             "agents": [{"id": a.id, "served": a.served, "utilization": round(a.utilization, 6),
-                        "wait_mean": None if a.wait_mean is None else round(a.wait_mean, 6)} for a in self.agents],
+                        "wait_mean": None if a.wait_mean is None else round(a.wait_mean, 6),
+                        "measured": a.measured, "within_sla": a.within_sla} for a in self.agents],
             "lost": self.lost, "transferred": self.transferred, "retried": self.retried,
             "in_flight": self.in_flight, "queued": self.queued, "overflow": self.overflow,
             "p_wait": None if self.p_wait is None else round(self.p_wait, 6),
@@ -117,7 +120,8 @@ def summarise(spec, strategy: str, st, end: float, warm_t: float) -> Outcome:
     span = max(end, 1e-12)
     agents = [AgentOutcome(spec.agent_ids[i], int(ag[i, L.A_SERVED]), float(areas[i] / (caps[i] * span)),
                            float(agf[i, L.F_WAIT] / agf[i, L.F_NWAIT]) if agf[i, L.F_NWAIT] else None,
-                           int(ag[i, L.A_BUSY])) for i in range(len(spec.agent_ids))]
+                           int(ag[i, L.A_BUSY]), int(agf[i, L.F_NWAIT]), int(agf[i, L.F_SLA]))
+              for i in range(len(spec.agent_ids))]
     measured = int(cnt[L.MEASURED])
     waited = int(st.hw[1:].sum())
     # started (met or missed) + never started; a lost conversation had started, so it is not added again
