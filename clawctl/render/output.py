@@ -34,6 +34,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "rules": {"text": "clawctl.render.rules:text", "markdown": "clawctl.render.rules:markdown"},
     "sim": {"text": "clawctl.render.sim:text"},
     "capacity": {"text": "clawctl.render.capacity:text"},
+    "sweep": {"text": "clawctl.render.sweep:text"},
     "traffic": {"text": "clawctl.render.traffic:text"},
     "top": {"table": "clawctl.render.top:table", "text": "clawctl.render.top:table", "jsonl": "clawctl.render.top:jsonl"},
     "probe": {"text": "clawctl.render.probe:text"},
