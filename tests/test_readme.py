@@ -31,7 +31,7 @@ def commands() -> list[str]:
 
 def test_the_readme_has_examples_of_every_verb():
     verbs = {c.split()[c.split().index("clawctl") + 1] for c in commands() if "clawctl" in c.split()}
-    assert {"init", "validate", "simulate", "lab", "probe", "traffic", "top", "failover", "demo"} <= verbs
+    assert {"init", "validate", "simulate", "capacity", "lab", "probe", "traffic", "top", "failover", "demo"} <= verbs
 
 
 def test_every_readme_command_runs(tmp_path):

@@ -54,7 +54,7 @@ def _version() -> str:
 
 
 class DaskPool:
-    def __init__(self, address: str, timeout: float = 10.0) -> None:
+    def __init__(self, address: str, timeout: float = 5.0) -> None:
         try:
             from distributed import Client
         except ImportError:

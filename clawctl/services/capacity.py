@@ -320,6 +320,12 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
                                     now.groups[g.name].sla, after.sla if after else None,
                                     after.ci if after else 0.0, now.groups[g.name].utilization,
                                     after.utilization if after else None, added))
+    thin = [g for g in report.rows if g.sla_after is not None and g.ci_after > g.sla_after - target]
+    if thin:
+        names = ", ".join(f"{g.name} ({(g.sla_after - target) * 100:+.1f} points, ±{g.ci_after * 100:.1f})"
+                          for g in thin)
+        report.notes.append(f"the margin over the target is inside the 95% interval for {names}: more "
+                            "--replications or a longer run (--requests) would narrow it")
     if not report.met:
         report.notes.append("no candidate met the SLA within 200 steps up: a group may be starved by something "
                             "more slots do not fix (business hours, eligibility, a queue capacity)")
