@@ -42,7 +42,7 @@ class LocalFS:
         return os.path.isfile(path) or (os.path.exists(path) and not os.path.isdir(path))
 
     def read(self, path: str, name: str) -> str:
-        return sources.read(Source(name, Path(path)), max_bytes=self.max_bytes).decode("utf-8")
+        return read_bytes(Source(name, Path(path)), max_bytes=self.max_bytes).decode("utf-8")
 
 
 def read_config(path: str, *, text: str | None = None, name: str | None = None) -> OCConfig:
@@ -135,5 +135,20 @@ def folder_config(source: Source) -> bool:
     return reader.may_be_openclaw(head.decode("utf-8", "replace"))
 
 
-def read_bytes(source: Source, stdin: BinaryIO | None = None) -> bytes:
-    return sources.read(source, stdin=stdin)
+def read_bytes(source: Source, stdin: BinaryIO | None = None, *, max_bytes: int = sources.MAX_BYTES) -> bytes:
+    if source.path is not None:
+        _refuse_missing(source)
+    return sources.read(source, stdin=stdin, max_bytes=max_bytes)
+
+
+def _refuse_missing(source: Source) -> None:
+    """A path that is not there: "no such file", unless it is a link whose target is gone (then say so)."""
+    path = source.path
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise InputError(f"{source.name}: a broken link (to {target}, which does not exist)")
+    if not os.path.lexists(path):
+        raise InputError(f"{source.name}: no such file")

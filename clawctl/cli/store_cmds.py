@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from clawctl.adapters.store_schema import RUN_KINDS
 from clawctl.cli.options import FleetOpt, FormatOpt, OutputFormat, Paths, env_of
 from clawctl.core.errors import ExitCode
 
@@ -45,13 +46,14 @@ def agents_list(ctx: typer.Context, fleet: FleetOpt = None, output_format: Forma
 
 def history(
     ctx: typer.Context,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="apply, sim, drill or metrics.", show_default=False)]
-    = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=f"Only runs of this kind: {', '.join(RUN_KINDS)}.",
+                                                show_default=False)] = None,
     fleet: FleetOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many runs, newest first.")] = 50,
     output_format: FormatOpt = OutputFormat.text,
 ) -> int:
-    """List recorded runs: applies, simulations, drills and metric recordings."""
+    """List recorded runs, newest first, one line each: applies, simulations, sweeps, capacity searches, live
+    traffic, drills and `top` recordings."""
     from clawctl.render.output import render
     from clawctl.services.store_views import history as runs
 

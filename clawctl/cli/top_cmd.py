@@ -58,8 +58,9 @@ def top(
     speed: Annotated[float, typer.Option(help="Replay speed (2 = twice as fast; 0 = no pauses).")] = 1.0,
     export: Annotated[ExportFormat | None, typer.Option(help="Write a recorded run (its id as the argument) "
                                                              "to stdout.", show_default=False)] = None,
-    prometheus: Annotated[str | None, typer.Option(help="Read the figures from this Prometheus "
-                                                        "(see `clawctl export prometheus-sd`).",
+    prometheus: Annotated[str | None, typer.Option(help="Read the figures from this Prometheus (see `clawctl "
+                                                        "export prometheus-sd`); the fleet file still names the "
+                                                        "agents and their thresholds.",
                                                    show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option(help="Probe deadline per agent, seconds; default "
                                                        "min(interval, 2).", show_default=False)] = None,
@@ -70,6 +71,9 @@ def top(
         return _export(env, fleet)
     if replay is not None:
         return _replay(env, replay, output_format, speed, once, count)
+    if fleet is None and prometheus is not None:
+        raise UsageError("--prometheus needs the fleet file too (it names the agents to show and their thresholds; "
+                         "Prometheus gives the figures): clawctl top FLEET --prometheus URL")
     if fleet is None:
         raise UsageError("give the fleet file: clawctl top FLEET (or --replay RUN_ID)")
     if once and count is not None:

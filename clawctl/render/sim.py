@@ -22,14 +22,15 @@ def text(report, env: Env, *, agents: bool = False, ran: str = "simulated") -> N
     console = console_for(env)
     table = Table(box=None, header_style="bold", pad_edge=False, title=f"fleet {safe(report.fleet)}, seed {report.seed}",
                   title_justify="left")
-    for col in ("STRATEGY", "ARRIVED", "SERVED", "REJECTED", "ABANDONED", "LOST", "UTIL", "SLA", "WAIT mean",
-                "WAIT p95", "WAIT p99", "SOJOURN p95"):
+    # ARRIVED = SERVED + REJECTED + ABANDONED + LOST + IN FLIGHT (waiting or in conversation at the end)
+    for col in ("STRATEGY", "ARRIVED", "SERVED", "REJECTED", "ABANDONED", "LOST", "IN FLIGHT", "UTIL", "SLA",
+                "WAIT mean", "WAIT p95", "WAIT p99", "SOJOURN p95"):
         table.add_column(col, justify="left" if col == "STRATEGY" else "right")
     best = min(report.results, key=lambda r: (r.wait.p95 if r.wait.p95 == r.wait.p95 else float("inf")))
     for r in report.results:
         name = Text(safe(r.strategy), style="bold green" if r is best and len(report.results) > 1 else "")
         table.add_row(name, f"{r.arrived:,}", f"{r.served:,}", f"{r.rejected:,}", f"{r.abandoned:,}", f"{r.lost:,}",
-                      _s(r.utilization, "%"), _s(r.sla_attainment, "%"), _s(r.wait.mean), _s(r.wait.p95),
+                      f"{r.in_flight:,}", _s(r.utilization, "%"), _s(r.sla_attainment, "%"), _s(r.wait.mean), _s(r.wait.p95),
                       _s(r.wait.p99), _s(r.sojourn.p95))
     console.print(table)
     for r in report.results:

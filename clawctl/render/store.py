@@ -46,22 +46,134 @@ def history(result, env: Env) -> None:
     rows = result.rows
     console = console_for(env)
     if not rows:
-        console.print("no runs recorded yet")
+        if getattr(result, "filtered", False):
+            asked = " ".join(f"--{flag} {safe(value)}" for flag, value in (("kind", result.kind), ("fleet", result.fleet))
+                             if value is not None)
+            console.print(f"no runs match {asked}")
+        else:
+            console.print("no runs recorded yet")
         return
+    # One line per run: the summary is cut (with an ellipsis) to what the terminal has left.
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("ID", "KIND", "FLEET", "STARTED", "STATUS", "SUMMARY"):
-        table.add_column(col)
+    for col in ("ID", "KIND", "FLEET", "STARTED", "STATUS"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("SUMMARY", no_wrap=True, overflow="ellipsis", min_width=10)
     for r in rows:
         table.add_row(str(r["id"]), safe(r["kind"]), safe(r["fleet"] or "-"), safe(r["started_at"]), safe(r["status"]),
-                      safe(_brief(r["summary"])))
+                      safe(run_summary(r["kind"], r["summary"])))
     console.print(table)
 
 
-def _brief(summary: dict) -> str:
-    if {"added", "changed", "removed"} <= set(summary):
-        return (f"v{summary.get('version_id')} +{len(summary['added'])} ~{len(summary['changed'])} "
-                f"-{len(summary['removed'])}")
-    return ", ".join(f"{k}={v}" for k, v in list(summary.items())[:4])
+def run_summary(kind: str, summary: dict) -> str:
+    """One line saying what a recorded run did, for people; its JSON has everything."""
+    brief = _BRIEFS.get(kind)
+    if brief is not None and isinstance(summary, dict):
+        try:
+            return brief(summary)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError):
+            pass  # a summary of another shape (an older clawctl's): the generic line below
+    return _generic(summary)
+
+
+def _generic(summary) -> str:
+    if not isinstance(summary, dict):
+        return "-"
+    items = [f"{k}={v}" for k, v in summary.items()
+             if k != "schema_version" and v is not None and not isinstance(v, (list, dict))]
+    return ", ".join(items[:4]) or "-"
+
+
+def _n(value) -> str:
+    return f"{int(value):,}" if value is not None else "?"
+
+
+def _pct(share) -> str:
+    return f"{share * 100:.1f}%" if share is not None else "-"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _apply(s: dict) -> str:
+    if s.get("unchanged"):
+        return f"version {s['version_id']}, unchanged"
+    return (f"version {s['version_id']}: {len(s['added'])} added, {len(s['changed'])} changed, "
+            f"{len(s['removed'])} removed")
+
+
+def _sim(s: dict) -> str:
+    results = s["results"]
+    if not results:
+        return "no results"
+    arrived = results[0].get("arrived", s.get("requests"))
+    head = f"{_n(arrived)} requests"
+    if len(results) == 1:
+        r = results[0]
+        return f"{r['strategy']}, {head}, SLA {_pct(r.get('sla_attainment'))}"
+    known = [r for r in results if r.get("sla_attainment") is not None]
+    if not known:
+        return f"{len(results)} strategies, {head}, SLA -"
+    best = max(known, key=lambda r: r["sla_attainment"])
+    worst = min(known, key=lambda r: r["sla_attainment"])
+    if best["sla_attainment"] == worst["sla_attainment"]:
+        return f"{len(results)} strategies, {head}, SLA {_pct(best['sla_attainment'])} for each"
+    return (f"{len(results)} strategies, {head}, SLA {_pct(worst['sla_attainment'])} ({worst['strategy']}) "
+            f"to {_pct(best['sla_attainment'])} ({best['strategy']})")
+
+
+def _traffic(s: dict) -> str:
+    r = s["results"][0]
+    errors = {k: v for k, v in (s.get("errors") or {}).items() if v}
+    total = sum(errors.values())
+    kinds = f" ({', '.join(f'{k} {v:,}' for k, v in errors.items())})" if errors else ""
+    return (f"{r['strategy']}: {_n(r['arrived'])} sent, {_n(r['served'])} served, "
+            f"{_plural(total, 'error')}{kinds}")
+
+
+def _drill(s: dict) -> str:
+    target = s["target"]
+    if "agent" in target:
+        what = f"agent {target['agent']}"
+    else:
+        what = f"region {target['region']} ({_plural(len(target.get('agents') or []), 'agent')})"
+    objectives = s.get("objectives") or []
+    met = sum(1 for o in objectives if o.get("met") is True)
+    return f"{what} ({s.get('mode', '?')}): {s['status']}, {met} of {len(objectives)} objectives met"
+
+
+def _metrics(s: dict) -> str:
+    agents = _plural(len(s["agents"]), "agent")
+    source = f"every {s['interval']:g}s from {s.get('source', 'probe')}"
+    if "cycles" not in s:
+        return f"{agents}, {source}, no cycle count yet"
+    missed = f" ({_n(s['missed'])} missed)" if s.get("missed") else ""
+    return f"{agents}, {_plural(s['cycles'], 'cycle')}{missed}, {source}"
+
+
+def _capacity(s: dict) -> str:
+    unit = "slots" if s.get("vary", "slots") == "slots" else "agents"
+    groups = s["groups"]
+    changed = [g for g in groups if g.get("change")]
+    head = "SLA met" if s["met"] else "SLA not met"
+    line = f"{head}, {len(changed)} of {_plural(len(groups), 'group')} changed"
+    if changed:
+        line += ": " + ", ".join(f"{g['group']} {g['change']:+,}" for g in changed) + f" {unit}"
+    return line
+
+
+def _sweep(s: dict) -> str:
+    points = s["points"]
+    keys = ", ".join(s.get("keys") or [])
+    over = f" ({keys})" if keys else ""
+    line = f"{_plural(len(points), 'point')}{over}, {_plural(s['replications'], 'replication')} each"
+    if s.get("simulations") is not None:
+        line += f", {_plural(s['simulations'], 'simulation')}"
+    return line
+
+
+_BRIEFS = {"apply": _apply, "sim": _sim, "traffic": _traffic, "drill": _drill, "metrics": _metrics,
+           "capacity": _capacity, "sweep": _sweep}
 
 
 def store_check(result, env: Env) -> None:

@@ -17,6 +17,7 @@ from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso
 from clawctl.core.errors import ExitCode, UsageError
 from clawctl.core.fleet import Fleet
+from clawctl.core.top.frame import count
 from clawctl.services.validate import load_fleet
 
 MAX_TIMEOUT = 600.0  # seconds per agent: ten minutes is already far past any readiness probe
@@ -66,8 +67,8 @@ class ProbeReport:
                 "failing": r.verdict.failing,
                 "endpoint_source": self.sources.get(r.agent_id),
                 "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 2),
-                "active_conversations": m.active_conversations if m else None,
-                "max_conversations": m.max_conversations if m else None,
+                "active_conversations": count(m.active_conversations) if m else None,  # gauges: 6.0 -> 6
+                "max_conversations": count(m.max_conversations) if m else None,
                 "response_time_ms": None if not m or m.response_time_ms is None else round(m.response_time_ms, 2),
                 "error_rate": None if not m or m.error_rate is None else round(m.error_rate, 3),
                 "cpu": m.cpu if m else None,

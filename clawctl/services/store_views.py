@@ -31,6 +31,12 @@ class RunHistory:
     view: ClassVar[str] = "history"
 
     rows: list[dict]
+    kind: str | None = None  # the filters asked for (not in the JSON): "no runs match" tells them from an empty store
+    fleet: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return self.kind is not None or self.fleet is not None
 
     def as_dict(self) -> dict:
         return {"schema_version": 1, "runs": self.rows}
@@ -50,7 +56,7 @@ def history(db: Path | None, kind: str | None = None, fleet: str | None = None, 
     if not 1 <= limit <= MAX_LIMIT:
         raise UsageError(f"--limit must be between 1 and {MAX_LIMIT:,}")
     with open_store(db) as store:
-        return RunHistory(store.runs(kind, fleet, limit))
+        return RunHistory(store.runs(kind, fleet, limit), kind, fleet)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -27,7 +28,7 @@ from clawctl.adapters.prober import Prober, ProbeResult
 from clawctl.core.agent_records import fleet_name
 from clawctl.core.env import Clock, iso, iso_from_epoch
 from clawctl.core.errors import InputError, UsageError
-from clawctl.core.top.frame import Frame, Observation, Tracker
+from clawctl.core.top.frame import Frame, Observation, Tracker, count
 from clawctl.core.top.rates import Interval
 from clawctl.core.top.thresholds import Thresholds
 from clawctl.services.probe import check_number, lab_endpoints, targets_for
@@ -282,6 +283,24 @@ def replay_frames(db: Path | None, run_id: int) -> Iterator[tuple[float, Frame]]
         prev = at
 
 
+COUNT_FIGURES = ("active", "capacity")
+
+
+def csv_cell(name: str, value: object) -> object:
+    """One figure for the CSV: counts as ints, milliseconds to 3 decimals, other figures (shares, percents,
+    rates, seconds) to 6; empty when absent. A sample recorded as float arithmetic left it
+    (``4.749999999999999``) reads as ``4.75``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not math.isfinite(value):
+        return ""
+    if name in COUNT_FIGURES:
+        return count(value)
+    return round(value, 3 if name.endswith("_ms") else 6)
+
+
 def export_csv(db: Path | None, run_id: int, out: TextIO) -> int:
     """A recording as CSV: one row per sample (at, agent, state, then each figure); the rows written."""
     _, cycles = recorded(db, run_id)
@@ -290,7 +309,7 @@ def export_csv(db: Path | None, run_id: int, out: TextIO) -> int:
     n = 0
     for at, rows in cycles:
         for agent_id, state, figures in rows:
-            writer.writerow([at, agent_id, state, *("" if figures.get(k) is None else figures[k] for k in FIGURES),
+            writer.writerow([at, agent_id, state, *(csv_cell(k, figures.get(k)) for k in FIGURES),
                              figures.get("detail", "")])
             n += 1
     return n

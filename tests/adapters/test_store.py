@@ -108,6 +108,17 @@ def test_every_table_and_column_of_the_migrations_is_documented():
         assert documented[table] == columns, table
 
 
+def test_the_documented_schema_version_and_run_kinds_are_the_current_ones():
+    text = (ROOT / "docs" / "store.md").read_text()
+    assert f"## Schema (version {SCHEMA_VERSION})" in text
+    section = text.split("## Schema", 1)[1].split("\n## ", 1)[0]
+    versions = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)]
+    assert versions == [v for v, _ in MIGRATIONS], "docs/store.md has no row per migration"
+    runs = next(line for line in section.splitlines() if line.startswith("| `runs` |"))
+    for kind in store_schema.RUN_KINDS:
+        assert f"`{kind}`" in runs, f"docs/store.md does not name the run kind `{kind}`"
+
+
 def test_opening_twice_is_idempotent(tmp_path):
     path = tmp_path / "s.db"
     with open_store(path) as store:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clawctl.adapters.store_schema import SCHEMA_VERSION
+from clawctl.adapters.store_schema import RUN_KINDS, SCHEMA_VERSION
 from clawctl.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,7 +204,8 @@ def test_history(capsys, db):
     assert len(run_json(capsys, "--db", db, "history", "--limit", "1")["runs"]) == 1
     assert run_json(capsys, "--db", db, "history", "--fleet", "other")["runs"] == []
     code, out, _ = run(capsys, "--db", db, "history", "--kind", "apply")
-    assert code == 0 and "KIND" in out and "v1 +14 ~0 -0" in out and "unchanged" in out
+    assert code == 0 and "KIND" in out and "version 1: 14 added, 0 changed, 0 removed" in out
+    assert "version 1, unchanged" in out
 
 
 @pytest.mark.parametrize("argv, words", [(["--kind", "bogus"], "--kind bogus"), (["--limit", "0"], "--limit")])
@@ -282,7 +283,7 @@ def test_apply_and_history_take_their_times_from_the_injected_clock(cli):
 def test_errors_go_to_the_injected_stderr_and_data_to_its_stdout(cli):
     bad = cli("history", "--kind", "nope")
     assert (bad.code, bad.out) == (2, "")
-    assert bad.err == "clawctl: error: --kind nope: use one of apply, sim, drill, metrics, traffic\n"
+    assert bad.err == f"clawctl: error: --kind nope: use one of {', '.join(RUN_KINDS)}\n"
     path = cli("store", "path")
     assert (path.code, path.out, path.err) == (0, f"{cli.db}\n", "")
 

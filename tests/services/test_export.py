@@ -172,3 +172,40 @@ def test_exit_codes(fleet, cli, tmp_path):
 def test_dash_writes_to_stdout(fleet, cli):
     run = cli("export", "prometheus-sd", str(fleet), "-o", "-")
     assert run.code == 0 and json.loads(run.out) == EXPECTED
+
+
+def _documented_exit_codes() -> dict[int, str]:
+    """docs/cli.md, section export: `- **Exit codes:** 0 ...; 1 ...; ...` as {code: what}."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = text.split("\n## export", 1)[1].split("\n## ", 1)[0]
+    item = section.split("**Exit codes:**", 1)[1].split("\n- ", 1)[0].split("\n\n", 1)[0]
+    item = " ".join(item.split())
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"(?:^|; )(\d+) (.*?)(?=; \d+ |$)", item)}
+
+
+def test_the_documented_exit_codes_are_the_ones_given(fleet, cli, tmp_path):
+    documented = _documented_exit_codes()
+    assert set(documented) == {0, 1, 2, 3}, documented
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("apiVersion: clawctl/v1\nkind: Fleet\nagents:\n  a:\n    max_concurrent_conversations: -1\n"
+                       "    endpoint: http://127.0.0.1:1\n")
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("one", "other"):
+        (two / f"{name}.yaml").write_text(f"apiVersion: clawctl/v1\nkind: Fleet\nmetadata: {{name: {name}}}\n"
+                                          "agents:\n  a:\n    availability: 24/7\n    endpoint: http://10.0.0.1:80\n")
+    none = tmp_path / "none.yaml"
+    none.write_text("apiVersion: clawctl/v1\nkind: Fleet\nagents:\n  a:\n    availability: 24/7\n")
+    cases = [([str(fleet), "-o", str(tmp_path / "sd.json")], 0, "written"),
+             ([str(invalid)], 1, "error findings"),
+             ([str(fleet), "-o", str(tmp_path / "sd.txt")], 2, "bad flags"),
+             ([str(two)], 2, "more than one fleet"),
+             ([str(none)], 2, "no agent with an endpoint"),
+             ([str(tmp_path / "missing.yaml")], 3, "unreadable fleet"),
+             ([str(fleet), "-o", str(tmp_path / "no" / "sd.json")], 3, "cannot be written")]
+    for argv, code, words in cases:
+        run = cli("export", "prometheus-sd", *argv)
+        assert run.code == code, (argv, run.err)
+        assert words in documented[code], (code, words, documented[code])

@@ -288,3 +288,47 @@ def test_ctrl_c_exits_130_and_the_recording_is_closed_as_interrupted(lab, cli, t
     history = cli("--db", str(db), "history", "--kind", "metrics", "--format", "json").json()
     (run,) = [r for r in history["runs"] if r["id"] == run_id]
     assert run["status"] == "interrupted" and run["finished_at"] and run["summary"]["cycles"] >= 1
+
+
+def test_probe_and_top_json_give_counts_as_ints(lab, cli):
+    """Conversations and slots are counts: `50`, never `50.0` (the gauges arrive as floats)."""
+    path, _ = lab()
+    top = cli("top", str(path), "--once", "--format", "json", "--no-record")
+    assert top.code == 0, top.err
+    out = json.loads(top.out)
+    a0 = row(out, "a0")
+    assert type(a0["capacity"]) is int and type(a0["active_conversations"]) is int and a0["capacity"] == 50
+    eu = out["rollups"]["region"]["eu"]
+    assert type(eu["capacity"]) is int and type(eu["active_conversations"]) is int and eu["capacity"] == 100
+    assert '"capacity": 50,' in top.out and ".0," not in top.out.split('"capacity"')[1][:8]
+    probe = cli("probe", str(path), "--format", "json")
+    assert probe.code == 0, probe.err
+    for agent in json.loads(probe.out)["agents"]:
+        assert type(agent["max_conversations"]) is int and type(agent["active_conversations"]) is int, agent
+    assert '"max_conversations": 50,' in probe.out
+
+
+def test_csv_export_rounds_milliseconds_to_3_decimals_and_shares_to_6(cli):
+    from clawctl.adapters.store import open_store
+
+    ugly = {"seconds": 0.5063111782073975, "active": 3.0, "capacity": 50.0, "cpu": 12.345678912, "memory": 0.1,
+            "requests_per_s": 7.000000000000001, "error_rate": 33.33333333333333, "response_time_ms": 4.749999999999999,
+            "p50_ms": 1.23456789, "p95_ms": None, "restarted": False, "detail": ""}
+    with open_store(cli.db) as store, store.write():
+        run_id = store.record_run("metrics", None, "2026-01-05T09:30:00.000Z", None, "completed", {})
+        store.add_samples(run_id, [("2026-01-05T09:30:00.000Z", "a0", "ready", ugly)])
+    out = cli("top", "--export", "csv", str(run_id))
+    assert out.code == 0, out.err
+    (got,) = list(csv.DictReader(io.StringIO(out.out)))
+    assert {k: got[k] for k in ("seconds", "active", "capacity", "cpu", "memory", "requests_per_s", "error_rate",
+                                "response_time_ms", "p50_ms", "p95_ms", "restarted")} == {
+        "seconds": "0.506311", "active": "3", "capacity": "50", "cpu": "12.345679", "memory": "0.1",
+        "requests_per_s": "7.0", "error_rate": "33.333333", "response_time_ms": "4.75", "p50_ms": "1.235",
+        "p95_ms": "", "restarted": "False"}
+
+
+def test_prometheus_without_a_fleet_file_says_what_the_fleet_file_gives(cli):
+    run = cli("top", "--prometheus", "http://127.0.0.1:9")
+    assert run.code == 2 and run.out == "" and run.err.count("\n") == 1, run.err
+    assert "--prometheus needs the fleet file" in run.err and "thresholds" in run.err
+    assert "clawctl top FLEET --prometheus URL" in run.err

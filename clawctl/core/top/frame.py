@@ -73,7 +73,7 @@ class Row:
             "stale": self.stale, "age_s": _round(self.age_s, 1),
             "response_time_ms": _round(self.response_time_ms, 1), "p50_ms": _round(self.p50_ms, 1),
             "cpu": _round(self.cpu, 1), "memory": _round(self.memory, 1),
-            "active_conversations": self.active_conversations, "capacity": self.capacity,
+            "active_conversations": count(self.active_conversations), "capacity": count(self.capacity),
             "error_rate": _round(self.error_rate, 2), "requests_per_s": _round(self.requests_per_s, 2),
             "restarted": self.restarted, "detail": self.detail,
             "breaches": [{"metric": b.metric, "value": _round(b.value, 2), "threshold": b.threshold,
@@ -95,7 +95,7 @@ class Rollup:
     def as_dict(self) -> dict:
         rps = self.requests_per_s
         return {"agents": self.agents, "ready": self.ready, "down": self.down, "breaching": self.breaching,
-                "active_conversations": self.active_conversations, "capacity": self.capacity,
+                "active_conversations": count(self.active_conversations), "capacity": count(self.capacity),
                 "requests_per_s": _round(rps, 2),
                 "error_rate": _round(self.errors_per_s / rps * 100 if rps else None, 2)}
 
@@ -145,6 +145,13 @@ class Frame:
                 "rollups": {k: {name: r.as_dict() for name, r in sorted(v.items())}
                             for k, v in self.rollups().items()},
                 "notes": list(self.notes)}
+
+
+def count(value: float | None) -> int | None:
+    """A count (conversations, slots) as the int it is: gauges arrive as floats (``6.0``); None when not finite."""
+    if value is None or not math.isfinite(value):
+        return None
+    return int(round(value))  # noqa: RUF046 (a numpy float rounds to a float)
 
 
 def _round(value: float | None, digits: int) -> float | None:
