@@ -2,6 +2,11 @@
 
 Every call has its own timeout; failures raise :class:`AgentCallError` with one line (the agent, the
 call, what happened), never a traceback, and never the token. Bodies read from an agent are bounded.
+
+A fault and its clear go over a connection of their own to the agent (:meth:`AgentAdmin.hold`), kept
+alive from the fault to the clear: a `crash` fault stops the agent listening, so a clear on a new
+connection would be refused and the agent would stay down until the fault's lease ran out, while
+the connection opened before the crash still reaches it (admin routes are never faulted).
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ class AgentAdmin:
         self.timeout = timeout
         self.gate = asyncio.Semaphore(concurrency)
         self.client: httpx.AsyncClient | None = None
+        self.lines: dict[str, httpx.AsyncClient] = {}  # agent -> its fault line (see `hold`)
+
+    def hold(self, agent: str, keep_s: float) -> None:
+        """Send ``agent``'s faults and clears over one connection of their own, kept alive ``keep_s``
+        seconds between requests (the fault's lease and the restore's wait)."""
+        if agent not in self.lines:
+            self.lines[agent] = httpx.AsyncClient(
+                timeout=self.timeout, trust_env=False, follow_redirects=False,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=keep_s))
 
     async def __aenter__(self) -> AgentAdmin:
         self.client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False,
@@ -34,18 +48,23 @@ class AgentAdmin:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for line in self.lines.values():
+            await line.aclose()
+        self.lines.clear()
         if self.client is not None:
             await self.client.aclose()
 
-    async def _call(self, agent: str, method: str, url: str, token: str | None, body: object = None) -> object:
-        assert self.client is not None
+    async def _call(self, agent: str, method: str, url: str, token: str | None, body: object = None, *,
+                    client: httpx.AsyncClient | None = None) -> object:
+        client = client or self.client
+        assert client is not None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if body is not None:
             headers["Content-Type"] = "application/json"
         what = f"{agent}: {method} {url.split('/v1/', 1)[-1] if '/v1/' in url else url}"
         async with self.gate:
             try:
-                r = await self.client.request(method, url, headers=headers,
+                r = await client.request(method, url, headers=headers,
                                               content=None if body is None else json.dumps(body).encode())
             except httpx.TimeoutException:
                 raise AgentCallError(f"{what}: no answer within {self.timeout:g}s") from None
@@ -92,8 +111,9 @@ class AgentAdmin:
 
     async def fault(self, agent: str, base: str, token: str | None, mode: str, *, lease: float = 60.0,
                     latency: float | None = None) -> dict:
+        """Set (or, with mode ``none``, clear) a fault: over the agent's fault line when it has one."""
         body: dict = {"mode": mode, "lease": lease} if mode != "none" else {"mode": "none"}
         if latency is not None:
             body["latency"] = latency
-        data = await self._call(agent, "POST", base + "/v1/admin/fault", token, body)
+        data = await self._call(agent, "POST", base + "/v1/admin/fault", token, body, client=self.lines.get(agent))
         return data if isinstance(data, dict) else {}

@@ -40,7 +40,7 @@ from clawctl.adapters.agent_requests import (
 )
 from clawctl.adapters.clock import utc_now
 from clawctl.core.env import iso
-from clawctl.core.refagent import ApiError, ReferenceAgent
+from clawctl.core.refagent import MAX_LEASE, ApiError, ReferenceAgent
 
 JSON = "application/json"
 _PROBES = {"/healthz", "/health", "/readyz", "/ready", "/startupz", "/startup"}
@@ -48,6 +48,7 @@ _OPEN = _PROBES | {"/metrics"}  # answered without the token; every other route 
 BODY_LIMIT = 64 * 1024  # request body of every route but the import
 IMPORT_BODY_LIMIT = 4 * 1024 * 1024  # request body of POST /v1/sessions/import
 WAIT_VALUES = ("1", "true")  # what `?wait=` takes on POST /v1/conversations
+KEEPALIVE_S = MAX_LEASE + 30.0  # seconds an idle connection is kept: longer than any fault's lease
 
 
 @dataclass
@@ -105,8 +106,11 @@ class AgentServer:
         return app
 
     async def start(self, host: str, port: int) -> int:
+        # An idle connection stays open past a fault's longest lease: a drill clears a `crash` over the
+        # connection it set the fault on (a crashed agent accepts no new one), which older aiohttp's
+        # default of 75 s would close during a long lease.
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False,
-                                    logger=ServerLog(server_logger, {}))
+                                    logger=ServerLog(server_logger, {}), keepalive_timeout=KEEPALIVE_S)
         await self.runner.setup()
         self.host = host
         self.site = web.TCPSite(self.runner, host, port, reuse_address=True, backlog=1024)

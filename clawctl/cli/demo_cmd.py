@@ -14,8 +14,9 @@ def demo(
     ctx: typer.Context,
     folder: Annotated[str, typer.Option("--dir", help="Where the demo writes its fleet file and reports.")]
     = "clawctl-demo",
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the lab running afterwards, to explore "
-                                                      "(`clawctl lab down` stops it).")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the lab running after a demo that ran to the end, "
+                                                      "to explore (`clawctl lab down` stops it); Ctrl-C still "
+                                                      "stops it.")] = False,
 ) -> int:
     """Validate, run a lab, send traffic, watch it, simulate, drill a failover; then stop the lab."""
     import time
@@ -37,7 +38,9 @@ def demo(
                 reports += show(step, env, Path(folder), Demo.TOTAL)
             show(run.stop(), env, Path(folder), Demo.TOTAL)
     except KeyboardInterrupt:
-        out.print("interrupted: the demo's lab was stopped" + (" (--keep: left running)" if keep else ""))
+        # an interrupted demo leaves nothing running, --keep or not (services/demo.py: Demo.__exit__)
+        out.print("interrupted: the demo's lab was stopped"
+                  + (" (--keep keeps it only when the demo runs to the end)" if keep else ""), highlight=False)
         return ExitCode.INTERRUPTED
     out.print(f"done in {time.monotonic() - started:.0f}s. Reports: " + ", ".join(reports), highlight=False)
     out.print("next: clawctl init (a starter fleet of your own); clawctl --help; docs/cli.md", highlight=False)

@@ -27,6 +27,12 @@ class PlanFormat(str, Enum):
     markdown = "markdown"
 
 
+class PlanFailOn(str, Enum):
+    spof = "spof"
+    missed = "missed"
+    never = "never"
+
+
 class Mode(str, Enum):
     sim = "sim"
     live = "live"
@@ -47,7 +53,12 @@ def plan(
     ctx: typer.Context,
     fleet: Annotated[str, typer.Argument(help="The fleet file.")],
     no_sim: Annotated[bool, typer.Option("--no-sim", help="Skip the simulated recovery figures.")] = False,
-    output_format: Annotated[PlanFormat, typer.Option("--format", help="text, json or markdown.")] = PlanFormat.text,
+    fail_on: Annotated[PlanFailOn, typer.Option("--fail-on", help="Exit 1 when an objective is predicted missed "
+                                                                   "(missed), also on any single point of failure "
+                                                                   "(spof), or never.", case_sensitive=False)]
+    = PlanFailOn.missed,
+    output_format: Annotated[PlanFormat, typer.Option("--format", "-f", help="text, json or markdown.",
+                                                      case_sensitive=False)] = PlanFormat.text,
 ) -> int:
     """Each agent's backup chain and coverage, single points of failure, regions, predicted detection."""
     from clawctl.render.output import render
@@ -56,7 +67,10 @@ def plan(
     env = env_of(ctx)
     result = make_plan(fleet, env.db, simulate=not no_sim, clock=env.clock)
     render(result, output_format.value, env)
-    return ExitCode.OK
+    failing = {PlanFailOn.missed: bool(result.missed()),
+               PlanFailOn.spof: bool(result.missed() or result.spofs),
+               PlanFailOn.never: False}[fail_on]
+    return ExitCode.FINDINGS if failing else ExitCode.OK
 
 
 @failover_app.command("drill")
@@ -70,8 +84,8 @@ def drill(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the steady state and predict; inject nothing.")]
     = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before injecting the fault.")] = False,
-    fault: Annotated[Fault, typer.Option(help="What the target suffers: crash (refuses connections until the "
-                                               "lease ends), hang, or unready.")] = Fault.crash,
+    fault: Annotated[Fault, typer.Option(help="What the target suffers: crash (refuses new connections until "
+                                               "the drill clears it), hang, or unready.")] = Fault.crash,
     lease: Annotated[Optional[float], typer.Option(help="Seconds the fault lasts at most, even if clawctl dies; "
                                                         "default from the detection model.", show_default=False)]
     = None,
@@ -84,8 +98,8 @@ def drill(
                                                                 "it (needed with --fault-command).",
                                                            show_default=False)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the drill.")] = False,
-    output_format: Annotated[DrillFormat, typer.Option("--format", help="text, json, markdown or junit.")]
-    = DrillFormat.text,
+    output_format: Annotated[DrillFormat, typer.Option("--format", "-f", help="text, json, markdown or junit.",
+                                                       case_sensitive=False)] = DrillFormat.text,
 ) -> int:
     """Fail an agent or a region, detect it, move its sessions to the backups, measure, and restore."""
     from clawctl.render.console import isatty
@@ -134,8 +148,8 @@ def history(
 def report(
     ctx: typer.Context,
     drill_id: Annotated[int, typer.Argument(help="The drill's id (see `clawctl failover history`).")],
-    output_format: Annotated[DrillFormat, typer.Option("--format", help="text, json, markdown or junit.")]
-    = DrillFormat.markdown,
+    output_format: Annotated[DrillFormat, typer.Option("--format", "-f", help="text, json, markdown or junit.",
+                                                       case_sensitive=False)] = DrillFormat.markdown,
 ) -> int:
     """One past drill's report, from the store."""
     from clawctl.render.output import render

@@ -46,13 +46,14 @@ def text(report: DrillReport, env: Env) -> None:
         t.add_row(o.name, _value(o.target, o.unit).replace(".00", ""), _value(o.predicted, o.unit),
                   _value(o.measured, o.unit), _met(o))
     console.print(t)
-    s = report.sessions
     placed = ", ".join(f"{safe(b)} {n}" for b, n in report.placed.items())
-    console.print(f"sessions: {s.get('before', 0)} before, {s.get('preserved', 0)} preserved, {s.get('lost', 0)} lost"
-                  + (f" (moved to {placed})" if placed else ""), highlight=False)
+    console.print(f"sessions: {_sessions_line(report)}" + (f" (moved to {placed})" if placed else ""),
+                  highlight=False)
     if report.detection_range:
         lo, hi = report.detection_range
         console.print(f"predicted detection: {lo:g}-{hi:g}s from the health settings", highlight=False)
+    if report.restore_s is not None:
+        console.print(f"restore: ready {report.restore_s:.2f}s after the fault was cleared", highlight=False)
     if report.timeline:
         tl = Table(box=None, header_style="bold", pad_edge=False, title="timeline", title_justify="left")
         tl.add_column("OFFSET", justify="right")
@@ -64,28 +65,47 @@ def text(report: DrillReport, env: Env) -> None:
         console.print(safe(note), highlight=False)
 
 
+def _cell(value: object) -> str:
+    """A Markdown table cell: control characters shown as escapes, pipes escaped. Markdown is made safe
+    field by field, never as the joined document (whose newlines are real)."""
+    return safe(value).replace("|", "\\|")
+
+
+def _sessions_line(report: DrillReport) -> str:
+    s = report.sessions
+    if report.status == "dry_run" and report.mode == "live":
+        talking = s.get("in_conversation")
+        return (f"{s.get('before', 0)} on the target" + (f" ({talking} in conversation)" if talking else "")
+                + "; a dry run moves none")
+    return f"{s.get('before', 0)} before, {s.get('preserved', 0)} preserved, {s.get('lost', 0)} lost"
+
+
 def markdown(report: DrillReport, env: Env) -> str:
-    lines = [f"# Failover drill: {_target(report)}", "", f"- fleet: `{report.fleet}`", f"- mode: {report.mode}",
-             f"- fault: {report.fault or '-'}", f"- status: **{report.status}**"]
+    lines = [f"# Failover drill: {safe(_target(report))}", "", f"- fleet: `{safe(report.fleet)}`",
+             f"- mode: {safe(report.mode)}", f"- fault: {safe(report.fault or '-')}",
+             f"- status: **{safe(report.status)}**"]
     if report.drill_id is not None:
         lines.append(f"- drill id: {report.drill_id}")
     if report.started_at:
-        lines.append(f"- started: {report.started_at}; finished: {report.finished_at}")
+        lines.append(f"- started: {safe(report.started_at)}; finished: {safe(report.finished_at)}")
     if report.message:
-        lines += ["", report.message]
+        lines += ["", safe(report.message)]
     lines += ["", "## Objectives", "", "| objective | target | predicted | measured | result |", "|---|---:|---:|---:|---|"]
     for o in report.objectives:
-        lines.append(f"| {o.name} | {_value(o.target, o.unit)} | {_value(o.predicted, o.unit)} | "
+        lines.append(f"| {_cell(o.name)} | {_value(o.target, o.unit)} | {_value(o.predicted, o.unit)} | "
                      f"{_value(o.measured, o.unit)} | {_met(o)} |")
-    s = report.sessions
-    lines += ["", "## Sessions", "", f"{s.get('before', 0)} before, {s.get('preserved', 0)} preserved, "
-              f"{s.get('lost', 0)} lost."]
+    lines += ["", "## Sessions", "", _sessions_line(report) + "."]
     if report.placed:
-        lines += ["", "| backup | sessions moved |", "|---|---:|"] + [f"| {b} | {n} |" for b, n in report.placed.items()]
+        lines += ["", "| backup | sessions moved |", "|---|---:|"]
+        lines += [f"| {_cell(b)} | {n} |" for b, n in report.placed.items()]
+    if report.restore_s is not None:
+        lines += ["", "## Restore", "", f"The target was ready {report.restore_s:.2f}s after the fault was cleared."]
     if report.timeline:
         lines += ["", "## Timeline", "", "| offset | at | event |", "|---:|---|---|"]
-        lines += [f"| {e.offset_s:+.2f}s | {e.at} | {e.event.replace('|', '/')} |" for e in report.timeline]
-    return safe("\n".join(lines) + "\n")
+        lines += [f"| {e.offset_s:+.2f}s | {_cell(e.at)} | {_cell(e.event)} |" for e in report.timeline]
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {safe(n)}" for n in report.notes]
+    return "\n".join(lines) + "\n"
 
 
 def junit(report: DrillReport, env: Env) -> str:

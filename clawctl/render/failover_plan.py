@@ -98,6 +98,15 @@ def _objective(met: bool | None) -> str:
     return "-" if met is None else ("met" if met else "MISSED")
 
 
+def _default(plan: FailoverPlan, objective: str) -> str:
+    """" (default)" after an objective the fleet file does not set."""
+    return " (default)" if objective in plan.defaults else ""
+
+
+def _recovery(t: SimTarget) -> str:
+    return "regional_recovery" if t.kind == "region" else "agent_recovery"
+
+
 def _sections(plan: FailoverPlan) -> list[_Table | _Lines]:
     sim = plan.simulation
     by_agent = {t.target: t for t in sim.targets if t.kind == "agent"} if sim else {}
@@ -127,7 +136,7 @@ def _sections(plan: FailoverPlan) -> list[_Table | _Lines]:
     det = _Lines("Predicted detection")
     det.lines.append(f"active health checks: {_s(lo)} to {_s(hi)}  ({ACTIVE_FORMULA[0]} .. {ACTIVE_FORMULA[1]}, "
                      f"I = {_s(d.probe_interval)}, T = {_s(d.timeout)}, F = {d.failure_threshold}); objective "
-                     f"{_s(d.objective)}: {_objective(hi <= d.objective)}")
+                     f"{_s(d.objective)}{_default(plan, 'detection')}: {_objective(hi <= d.objective)}")
     passive = d.passive
     if passive is None:
         det.lines.append("passive checks: off (max_fails 0)")
@@ -143,7 +152,8 @@ def _sections(plan: FailoverPlan) -> list[_Table | _Lines]:
         seeds = f"seeds {sim.seed} to {sim.seed + sim.baseline_runs - 1}"
         table = _Table(f"Simulated failures ({sim.strategy}, runs of {_s(round(sim.run_s))}, {seeds})",
                        ["TARGET", "KIND", "IN PROGRESS", "MOVED", "LOST", "KEPT",
-                        f"KEPT >= {o.session_preservation:g}%", "RECOVERY", "RECOVERY OBJECTIVE", "TURNED AWAY",
+                        f"KEPT >= {o.session_preservation:g}%{_default(plan, 'session_preservation')}", "RECOVERY",
+                        "RECOVERY OBJECTIVE", "TURNED AWAY",
                         "WORST AT"],
                        right=frozenset({"IN PROGRESS", "MOVED", "LOST", "KEPT", "RECOVERY", "TURNED AWAY"}))
         for t in sim.targets:
@@ -153,7 +163,7 @@ def _sections(plan: FailoverPlan) -> list[_Table | _Lines]:
                 t.target, t.kind, f"{t.transferred + t.lost:,}", f"{t.transferred:,}", f"{t.lost:,}",
                 "-" if t.preservation is None else f"{t.preservation:.1f}%", _objective(objectives["preservation_met"]),
                 _s(t.recovery_s) if t.runs else "-",
-                f"{_s(t.objective_recovery_s)}: {_objective(objectives['recovery_met'])}",
+                f"{_s(t.objective_recovery_s)}{_default(plan, _recovery(t))}: {_objective(objectives['recovery_met'])}",
                 f"{t.turned_away:,}", info["worst_at"] or (t.note or "-")])
         out.append(table)
     if plan.notes:
@@ -162,8 +172,11 @@ def _sections(plan: FailoverPlan) -> list[_Table | _Lines]:
 
 
 def _headline(plan: FailoverPlan) -> str:
+    missed = len(plan.missed())
     return (f"failover plan for fleet {plan.fleet}: {len(plan.agents)} agents, {len(plan.regions)} regions, "
-            f"{len(plan.spofs)} single points of failure")
+            f"{len(plan.spofs)} single points of failure, "
+            + (f"{missed} objective{'s' if missed != 1 else ''} predicted missed" if missed else
+               "no objective predicted missed"))
 
 
 def text(plan: FailoverPlan, env: Env) -> None:

@@ -9,11 +9,14 @@ The steps (each a generator item ``(title, what it shows, result)`` that the CLI
 5. ``simulate --compare``: every strategy on the same arrivals, with an HTML report;
 6. a live failover drill of one agent: sessions moved to its backups, predicted beside measured,
    with a markdown report;
-7. ``lab down`` (also on Ctrl-C, SIGTERM or an error, unless ``keep``).
+7. ``lab down``, unless ``keep`` (which leaves the lab running to explore after a demo that ran to the
+   end). Ctrl-C, SIGTERM or an error at any step stops the lab whatever ``keep`` says: an interrupted
+   demo leaves nothing running.
 
 The simulator's kernel compiles on first use (~15 s). A background process compiles it into numba's
 cache at the start (``services.warm``), while the lab starts and the traffic runs, so the simulate
-step finds it ready.
+step finds it ready. Its output goes to ``warm.log`` in the demo folder, removed when the warm-up
+succeeded (or was stopped); it stays only when the warm-up failed, to show why.
 """
 
 from __future__ import annotations
@@ -88,11 +91,16 @@ class Demo:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object = None, *exc: object) -> None:
         with signals_interrupt():
-            if self.warm is not None and state(self.warm.ref) == "running":
-                stop_all({"warm": self.warm.ref}, grace=1.0)
-            if self.lab_up and not self.keep:
+            if self.warm is not None:
+                if state(self.warm.ref) == "running":
+                    stop_all({"warm": self.warm.ref}, grace=1.0)
+                code = self.warm.exit_code()
+                if code is None or code <= 0:  # it succeeded, or we stopped it: its log says nothing of use
+                    (self.folder / "warm.log").unlink(missing_ok=True)
+            # --keep keeps the lab of a demo that ran to the end; an interrupted (or failed) one stops it
+            if self.lab_up and (not self.keep or exc_type is not None):
                 from clawctl.services.lab import down
 
                 try:

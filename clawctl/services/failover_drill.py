@@ -6,7 +6,7 @@ Live, in order (each step on the timeline, offsets from the fault):
    be within ``failover.max_blast_radius``, or the drill refuses (exit 4, nothing changed);
 2. predicted figures from the simulator (``failover_sim.predict``) and the detection model;
 3. steady state: every target ready, every backup ready with a free slot, or the drill refuses (4);
-   ``--dry-run`` stops here;
+   ``--dry-run`` then reads the targets' sessions (step 5, which changes nothing) and stops;
 4. the caller confirms (the CLI asks, unless ``--yes``);
 5. snapshot: each target's sessions and their contexts (``GET /v1/sessions``, ``/v1/sessions/{id}``);
 6. fault through the agent API with a lease (``POST /v1/admin/fault``), so a clawctl killed mid-drill
@@ -16,9 +16,10 @@ Live, in order (each step on the timeline, offsets from the fault):
    ready going down aborts the drill (exit 5);
 8. the sessions go to the backups (``core.failover.drill.place``: in backup order, a session in
    conversation needs a free slot), imported in parallel batches, then verified by ``state_hash``;
-9. restore: the fault cleared (``mode: none``; a crashed agent comes back when its lease ends) and the
-   target confirmed ready, whatever happened before (an exception, Ctrl-C); if it is not ready in time
-   the drill ends ``restore_failed`` (exit 6) naming the agent.
+9. restore: the fault cleared (``mode: none``, over the connection the fault was set on, which a
+   crashed reference agent still answers) and the target confirmed ready, whatever happened before (an
+   exception, Ctrl-C); the time from the clear to ready is ``restore_s``; if it is not ready within
+   ``RESTORE_WAIT_S`` (30 s) the drill ends ``restore_failed`` (exit 6) naming the agent.
 
 Every drill is stored (run kind `drill`, its timeline as events).
 """
@@ -193,6 +194,7 @@ async def _live(fleet, db, targets, backups, options, report: DrillReport, clock
     async with LiveDrill(fleet, db, targets, backups, options, report, _Clock(clock)) as live:
         await live.steady_state()
         if options.dry_run:
+            await live.read_sessions(dry_run=True)
             report.status = "dry_run"
             report.message = "dry run: steady state met; no fault injected, nothing changed"
             return

@@ -4,7 +4,6 @@ fault, detection, session moves, verification and the restore that always runs."
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 import uuid
@@ -17,7 +16,7 @@ from clawctl.core.failover.drill import DrillReport, in_conversation, place
 from clawctl.core.top.rates import interval
 from clawctl.services.probe import lab_endpoints, targets_for
 
-RESTORE_WAIT_S = 30.0  # after the fault is cleared (or its lease ends), how long the target gets to be ready
+RESTORE_WAIT_S = 30.0  # seconds the target gets, from the clear, to be ready again (docs/cli.md, failover)
 
 
 class Refused(ClawctlError):
@@ -105,21 +104,29 @@ class LiveDrill:
         self.clk.event(self.report, f"steady state: {len(self.targets)} target(s) ready, "
                                     f"{len(self.spare)} backup(s) ready with {sum(self.spare.values())} free slots")
 
+    # -- 5. snapshot (also what a dry run reads: reading changes nothing) --------------------------------
+    async def read_sessions(self, *, dry_run: bool = False) -> None:
+        """Each target's sessions and their contexts (an OpenClaw gateway has no session API: none)."""
+        report = self.report
+        for t in self.targets:
+            tgt = self._t(t)
+            if t in self.gateways:
+                self.snapshot[t] = []
+                continue
+            listed = await self.admin.sessions(t, tgt.base_url, tgt.token)
+            self.snapshot[t] = await self.admin.contexts(t, tgt.base_url, tgt.token, [s["id"] for s in listed])
+        before = sum(len(v) for v in self.snapshot.values())
+        talking = sum(in_conversation(c) for v in self.snapshot.values() for c in v)
+        report.sessions = {"before": before, "preserved": 0, "lost": 0 if dry_run else before,
+                           "in_conversation": talking}
+        self.clk.event(report, f"{'sessions read' if dry_run else 'snapshot'}: {before} session(s) on "
+                               f"{', '.join(self.targets)}" + (", nothing moved (dry run)" if dry_run else ""))
+
     # -- 5 to 9 ------------------------------------------------------------------------------------------
     async def run(self) -> None:
         report = self.report
         try:
-            for t in self.targets:
-                tgt = self._t(t)
-                if t in self.gateways:
-                    self.snapshot[t] = []
-                    continue
-                listed = await self.admin.sessions(t, tgt.base_url, tgt.token)
-                self.snapshot[t] = await self.admin.contexts(t, tgt.base_url, tgt.token, [s["id"] for s in listed])
-            before = sum(len(v) for v in self.snapshot.values())
-            talking = sum(in_conversation(c) for v in self.snapshot.values() for c in v)
-            report.sessions = {"before": before, "preserved": 0, "lost": before, "in_conversation": talking}
-            self.clk.event(report, f"snapshot: {before} session(s) on {', '.join(self.targets)}")
+            await self.read_sessions()
             # the balancer's probes do not know when a fault comes: inject at a random phase of the probe
             # interval (seeded), so the measured detection falls anywhere in the predicted range
             phase = random.Random(self.options.seed).uniform(0.0, self.health.probe_interval)
@@ -154,6 +161,8 @@ class LiveDrill:
         if t in self.gateways:
             await self._gateway_fault(t, tgt)
         else:
+            # the fault and its clear share one kept-alive connection: a crashed agent accepts no new one
+            self.admin.hold(t, self.lease + RESTORE_WAIT_S + 30.0)
             await self.admin.fault(t, tgt.base_url, tgt.token, self.options.fault, lease=self.lease)
         if self.clk.fault_at is None:
             self.clk.fault_at = time.monotonic()
@@ -304,31 +313,63 @@ class LiveDrill:
         await self._after()
 
     async def _restore(self) -> None:
-        """Clear the fault and wait for every target to be ready; a crashed agent listens again when its
-        lease ends. Not ready in time: restore_failed, naming the agent."""
+        """Clear the fault (a crashed agent over the connection the fault was set on) and wait for every
+        target to be ready; the time from the clear to the last one ready is ``restore_s``. Not ready
+        within RESTORE_WAIT_S: restore_failed, naming the agent."""
         report = self.report
+        missed: dict[str, str] = {}  # agent -> why the clear did not reach it
         for t in self.injected:
-            if t in self.gateways:
-                await self._gateway_restore(t, self._t(t))
-                continue
-            try:
-                await self.admin.fault(t, self._t(t).base_url, self._t(t).token, "none")
-            except AgentCallError:
-                pass  # a crashed agent does not listen until its lease ends
-        self.clk.event(report, "restore: faults cleared" + (" (crashed agents come back at the lease's end)"
-                                                             if self.options.fault == "crash" else ""))
-        deadline = time.monotonic() + (self.lease if self.options.fault == "crash" else 0.0) + RESTORE_WAIT_S
+            why = await self._clear(t)
+            if why:
+                missed[t] = why
+        cleared_at = time.monotonic()
+        if missed:
+            self.clk.event(report, "restore: the clear did not reach " + "; ".join(missed.values())
+                           + (f"; a crashed agent comes back when its lease ends (+{self.lease:g}s)"
+                              if self.options.fault == "crash" else "") + "; retrying")
+        else:
+            self.clk.event(report, "restore: faults cleared")
+        deadline = cleared_at + RESTORE_WAIT_S
         waiting = set(self.injected)
-        while waiting and time.monotonic() < deadline:
+        ready_after: dict[str, float] = {}
+        while waiting:
             seen = await self.probe(sorted(waiting))
-            waiting = {t for t in waiting if seen[t].verdict.state != "ready"}
-            if waiting:
-                await asyncio.sleep(min(0.25, max(self.health.probe_interval, 0.05)))
-        if waiting:
+            now = time.monotonic()
+            for t in sorted(waiting):
+                if seen[t].verdict.state == "ready":
+                    ready_after[t] = now - cleared_at
+            waiting -= set(ready_after)
+            if not waiting or now >= deadline:
+                break
+            for t in sorted(waiting & set(missed)):  # one that missed the clear (or came back at its lease's end)
+                if not await self._clear(t):
+                    missed.pop(t)
+            await asyncio.sleep(min(0.25, max(self.health.probe_interval, 0.05)))
+        if not waiting:
+            report.restore_s = max(ready_after.values())
+        late = sorted(t for t, after in ready_after.items() if after > RESTORE_WAIT_S)
+        if waiting or late:
             report.status = "restore_failed"
-            report.message = (f"restore failed: {', '.join(sorted(waiting))} not ready "
-                              f"{math.ceil(RESTORE_WAIT_S)}s after the fault was cleared; look at the agent "
-                              "(its sessions were moved to the backups)")
+            why = []
+            if waiting:
+                why.append(f"{', '.join(sorted(waiting))} not ready {RESTORE_WAIT_S:g}s after the fault was cleared"
+                           + (" (the clear did not reach it)" if waiting & set(missed) else ""))
+            if late:
+                why.append(", ".join(f"{t} ready only {ready_after[t]:.2f}s after the clear" for t in late)
+                           + f", over the {RESTORE_WAIT_S:g}s bound")
+            report.message = "restore failed: " + "; ".join(why) + "; look at the agent"
             self.clk.event(report, report.message)
             return
-        self.clk.event(report, f"restored: {', '.join(self.injected)} ready")
+        self.clk.event(report, f"restored: {', '.join(self.injected)} ready {report.restore_s:.2f}s after the clear "
+                               f"(bound {RESTORE_WAIT_S:g}s)")
+
+    async def _clear(self, t: str) -> str:
+        """Clear ``t``'s fault; "" when done, else why not (one line)."""
+        if t in self.gateways:
+            await self._gateway_restore(t, self._t(t))
+            return ""
+        try:
+            await self.admin.fault(t, self._t(t).base_url, self._t(t).token, "none")
+        except AgentCallError as exc:
+            return str(exc)
+        return ""

@@ -3,7 +3,10 @@
 `up` starts one `clawctl agent serve` process per fleet agent (in its own session, so it outlives
 the shell that started it), waits until each answers `/readyz` with 200, and records pid, the
 process's own start time and its endpoint in the store. `down` stops exactly those processes: a pid
-whose start time no longer matches belongs to someone else now and is left alone.
+whose start time no longer matches belongs to someone else now and is left alone. Each fleet's lab
+folder (``<store folder>/lab/<fleet>/``) holds the agents' logs, their ready files and
+``endpoints.json``; `down` removes the ready files and ``endpoints.json`` (nothing reads them once the
+agents are stopped) and keeps the logs.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class LabResult:
     log_dir: str = ""
 
     def as_dict(self) -> dict:
-        return {"schema_version": 1, "fleet": self.fleet, "log_dir": self.log_dir or None,
+        return {"schema_version": 1, "fleet": self.fleet or None, "log_dir": self.log_dir or None,
                 "agents": [{"id": a.agent_id, "fleet": a.fleet, "pid": a.pid, "endpoint": a.endpoint,
                             "state": a.state, "started_at": a.started_at, "detail": a.detail} for a in self.agents],
                 "started": self.started, "kept": self.kept, "stopped": self.stopped, "gone": self.gone}
@@ -117,7 +120,7 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
         if stale:  # agents that died since: close their records, or status would list them (exit 4) forever
             with store.write():
                 store.close_lab_processes(stale, iso_now(clock))
-        log_dir = store.path.parent / "lab" / safe_path_component(name)  # never `../..` or an absolute path
+        log_dir = _lab_dir(store, name)
         log_dir.mkdir(parents=True, exist_ok=True)
         result.log_dir = str(log_dir)
         spawned: dict[str, tuple[Started, Path]] = {}
@@ -155,6 +158,20 @@ def up(path: str, db: Path | None = None, *, time_scale: float = 1.0, seed: int 
         result.agents = _describe(store, fleet_id)
     _write_endpoints(Path(result.log_dir) / "endpoints.json", result)
     return result
+
+
+def _lab_dir(store: Store, fleet: str) -> Path:
+    """A fleet's lab folder: ``<store folder>/lab/<fleet>``, never `../..` or an absolute path."""
+    return store.path.parent / "lab" / safe_path_component(fleet)
+
+
+def _one_fleet(result: LabResult, store: Store, asked: str | None, recorded: set[str]) -> None:
+    """``result.fleet`` and ``result.log_dir`` from the lab's records: the fleet asked for, or the one
+    fleet the records hold (several fleets: neither; each agent names its own)."""
+    names = {asked} if asked else {name for name in recorded if name}
+    if len(names) == 1:
+        result.fleet = names.pop()
+        result.log_dir = str(_lab_dir(store, result.fleet))
 
 
 def _write_endpoints(path: Path, result: LabResult) -> None:
@@ -235,6 +252,7 @@ def status(db: Path | None = None, fleet: str | None = None) -> LabResult:
         fleet_id = _fleet_filter(store, fleet)
         result = LabResult(fleet or "", verb="status")
         result.agents = _describe(store, fleet_id)
+        _one_fleet(result, store, fleet, {a.fleet for a in result.agents})
     alive = [a for a in result.agents if a.state == "running"]
     if alive:
         probes = {r.agent_id: r for r in probe_once([Target(a.agent_id, a.endpoint, metrics=False) for a in alive])}
@@ -255,4 +273,19 @@ def down(db: Path | None = None, fleet: str | None = None, *, clock: Clock = utc
             store.close_lab_processes([row.id for row in rows], iso_now(clock))
         for row in rows:
             (result.stopped if outcomes[row.id] == "stopped" else result.gone).append(row.agent_id)
+        _one_fleet(result, store, fleet, {row.fleet for row in rows})
+        _tidy(store, rows)
     return result
+
+
+def _tidy(store: Store, rows: list[LabProcess]) -> None:
+    """After `down`: each stopped agent's ready file and its fleet's `endpoints.json`, unless an agent of
+    that fleet is still recorded (nothing reads them once the agents are gone); the logs stay."""
+    still = {row.fleet for row in store.lab_processes()}
+    stale = [_lab_dir(store, row.fleet) / f"{row.agent_id}.ready.json" for row in rows]
+    stale += [_lab_dir(store, name) / "endpoints.json" for name in {row.fleet for row in rows} - still]
+    for path in stale:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # a file we cannot remove is left, as before; the agents are stopped all the same
+            pass

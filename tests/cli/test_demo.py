@@ -49,17 +49,23 @@ def test_the_demo_shows_every_verb_and_leaves_nothing_running(tmp_path):
     assert "All checks passed" in run.stdout
     assert "response_time" in run.stdout and "increase_worker_processes" in run.stdout  # the slowed agent
     assert "PASSED" in run.stdout and "stopped 4 agents" in run.stdout
-    assert (folder / "simulation.html").stat().st_size > 1000 and (folder / "drill.md").read_text().startswith(
-        "# Failover drill")
+    assert (folder / "simulation.html").stat().st_size > 1000
+    drill = (folder / "drill.md").read_text()
+    assert drill.startswith("# Failover drill: agent eu_sales\n") and "\\n" not in drill  # real lines
+    assert "## Timeline" in drill.splitlines() and "restored: eu_sales ready" in drill
+    # the warm-up succeeded: its log is removed, leaving the fleet and the two reports (docs/commands/demo.md)
+    assert sorted(p.name for p in folder.iterdir()) == ["drill.md", "fleet.yaml", "simulation.html"]
     assert gone(folder)
 
 
-@pytest.mark.parametrize("after", [1, 2, 4, 5])
-def test_ctrl_c_at_any_step_stops_the_lab(tmp_path, after):
-    """Interrupt during the step after header ``after`` (lab up, traffic and top, simulate, the drill)."""
+@pytest.mark.parametrize("after, keep", [(1, False), (2, False), (4, False), (5, False), (2, True)])
+def test_ctrl_c_at_any_step_stops_the_lab(tmp_path, after, keep):
+    """Interrupt during the step after header ``after`` (lab up, traffic and top, simulate, the drill); with
+    ``--keep`` too: it keeps the lab of a demo that ran to the end, never of an interrupted one."""
     folder = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "clawctl", "demo", "--dir", str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path), stdin=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "clawctl", "demo", "--dir", str(folder), *(["--keep"] if keep else [])]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path),
+                            stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -76,8 +82,12 @@ def test_ctrl_c_at_any_step_stops_the_lab(tmp_path, after):
     assert proc.returncode in (130, 0), err[-2000:]
     assert "Traceback" not in err
     if proc.returncode == 130:
-        assert "interrupted: the demo's lab was stopped" in out
+        assert "interrupted: the demo's lab was stopped" in out and "left running" not in out
     assert gone(folder), [p.info["cmdline"] for p in leftovers(folder)]
+    if keep:  # nothing recorded as running either
+        status = subprocess.run([sys.executable, "-m", "clawctl", "lab", "status", "--format", "json"],
+                                capture_output=True, text=True, env=demo_env(tmp_path), timeout=60)
+        assert '"agents": []' in status.stdout, status.stdout + status.stderr
 
 
 def test_a_folder_holding_another_fleet_is_refused_and_left_alone(tmp_path, cli):

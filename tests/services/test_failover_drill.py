@@ -126,7 +126,8 @@ def test_an_agent_drill_moves_every_session_whole_and_restores(lab, cli):
     assert low - 0.05 <= objectives["detection"]["measured"] <= high + 0.3
     events = [e["event"] for e in out["timeline"]]
     assert events[0].startswith("steady state") and any(e.startswith("detected: a0") for e in events)
-    assert events[-1] == "restored: a0 ready" and ready(bases, "a0")
+    assert events[-1].startswith("restored: a0 ready") and ready(bases, "a0")
+    assert 0 <= out["restore_s"] < 5 and f"ready {out['restore_s']:.2f}s after the clear" in events[-1]
     assert any(e.startswith("steady state after: 2 backup(s) ready") for e in events)
     assert cli("failover", "history", "--format", "json").json()["drills"][0]["drill_id"] == out["drill_id"]
     stored = cli("failover", "report", str(out["drill_id"]), "--format", "json").json()
@@ -148,13 +149,26 @@ def test_backups_without_room_preserve_honestly_less(lab, cli):
 
 
 def test_a_dry_run_changes_nothing(lab, cli):
-    path, bases = lab()
+    path, bases = lab(service=("1000s",) * 4)  # no conversation ends (and changes its session) meanwhile
     talk(bases, "a0", 5)
     before = {a: sessions(bases, a) for a in bases}
     run = cli("failover", "drill", str(path), "--agent", "a0", "--dry-run", "--format", "json")
     assert run.code == 0, run.err
     assert run.json()["status"] == "dry_run"
     assert {a: sessions(bases, a) for a in bases} == before and all(ready(bases, a) for a in bases)
+
+
+def test_a_dry_run_reads_the_targets_sessions_and_says_it_moves_none(lab, cli):
+    path, bases = lab(service=("1000s", "1s", "1s", "1s"))
+    talk(bases, "a0", 5)  # five conversations under way on a0
+    doc = cli("failover", "drill", str(path), "--agent", "a0", "--dry-run", "-f", "json").json()
+    assert doc["sessions"] == {"before": 5, "preserved": 0, "lost": 0, "in_conversation": 5}
+    assert any(e["event"] == "sessions read: 5 session(s) on a0, nothing moved (dry run)" for e in doc["timeline"])
+    text = cli("failover", "drill", str(path), "--agent", "a0", "--dry-run")
+    assert text.code == 0, text.err
+    assert "sessions: 5 on the target (5 in conversation); a dry run moves none" in text.out
+    assert "0 before" not in text.out
+    assert len(sessions(bases, "a0")) == 5 and sessions(bases, "a1") == {}  # read, not moved
 
 
 def test_a_steady_state_not_met_refuses_and_changes_nothing(lab, cli):
@@ -193,6 +207,32 @@ def test_a_simulated_drill_predicts_without_touching_anything(lab, cli):
     assert out["predicted"]["detection_s"] == pytest.approx(THRESHOLD * INTERVAL + TIMEOUT)
     assert run.code == (0 if out["status"] == "passed" else 1)
     assert all(sessions(bases, a) == {} for a in bases)
+
+
+def test_markdown_reports_keep_their_lines_and_escape_each_field(lab, cli):
+    path, _ = lab()
+    drill = cli("failover", "drill", str(path), "--agent", "a0", "--mode", "sim", "-f", "markdown")
+    assert drill.code in (0, 1), drill.err
+    drill_id = cli("failover", "history", "-f", "json").json()["drills"][0]["drill_id"]
+    stored = cli("failover", "report", str(drill_id))  # markdown by default
+    for out in (drill.out, stored.out):
+        lines = out.splitlines()
+        assert "\\n" not in out and len(lines) > 10, out[:300]
+        assert lines[0] == "# Failover drill: agent a0" and "## Objectives" in lines and "## Timeline" in lines
+    assert stored.code == 0 and stored.out == drill.out
+
+
+def test_markdown_escapes_what_agents_and_fleet_files_put_in_a_report():
+    from clawctl.core.failover.drill import DrillReport, Event
+    from clawctl.render.failover_drill import markdown
+
+    report = DrillReport("fleet\x1b[2J", "live", {"agent": "a\nb|c"}, "aborted", "crash")
+    report.message = "stopped: a0: HTTP 500 \x1b]0;owned\x07"
+    report.timeline = [Event(0.0, "aborted: x\ny|z")]
+    out = markdown(report, None)
+    assert out.startswith("# Failover drill: agent a\\nb|c\n\n- fleet: `fleet\\x1b[2J`\n")
+    assert "stopped: a0: HTTP 500 \\x1b]0;owned\\x07" in out and "| aborted: x\\ny\\|z |" in out
+    assert "\x1b" not in out and "\x07" not in out and out.count("\n") > 10
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "junit", "text"])
@@ -255,7 +295,7 @@ def test_sigint_mid_drill_restores_the_agent_and_records_an_abort(lab, cli):
     doc = json.loads(out)
     assert doc["status"] == "aborted" and doc["interrupted"] is True
     assert ready(bases, "a0")  # the fault was cleared at once, long before its 60 s lease
-    assert [e["event"] for e in doc["timeline"]][-1] == "restored: a0 ready"
+    assert [e["event"] for e in doc["timeline"]][-1].startswith("restored: a0 ready")
 
 
 def test_a_drill_killed_with_sigkill_leaves_the_agent_healthy_after_the_lease(lab):
@@ -321,7 +361,7 @@ def test_a_gateway_target_is_faulted_by_the_operators_commands_and_only_detectio
     objectives = {o["name"]: o for o in out["objectives"]}
     assert objectives["detection"]["met"] is True and objectives["agent_recovery"]["measured"] is None
     assert objectives["session_preservation"]["measured"] is None and any("only detection" in n for n in out["notes"])
-    assert [e["event"] for e in out["timeline"]][-1] == "restored: a0 ready" and ready(bases, "a0")
+    assert [e["event"] for e in out["timeline"]][-1].startswith("restored: a0 ready") and ready(bases, "a0")
 
 
 def test_a_drill_of_a_real_openclaw_gateway_drains_it_detects_it_and_resumes_it(openclaw_gateway, lab, cli,
@@ -343,7 +383,98 @@ def test_a_drill_of_a_real_openclaw_gateway_drains_it_detects_it_and_resumes_it(
     (detection,) = [o for o in out["objectives"] if o["name"] == "detection"]
     low, high = out["detection_range_s"]
     assert low - 0.05 <= detection["measured"] <= high + 0.5 and detection["met"] is True
-    assert events[-1] == "restored: a0 ready"
+    assert events[-1].startswith("restored: a0 ready")
     ready = httpx.get(openclaw_gateway.base_url + "/readyz", trust_env=False, timeout=5.0)
     assert ready.status_code == 200 and ready.json()["ready"] is True
     assert openclaw_gateway.token not in run.out + run.err
+
+
+@pytest.fixture
+def lab_alone(tmp_path, agent_servers):
+    """``lab_alone(**kw) -> (fleet path, {agent: base})``: a0 on a port of its own, as `clawctl lab up` runs
+    each agent (a `crash` stops it listening: new connections are refused), a1-a3 behind one server."""
+
+    def start(**kw):
+        plain = tmp_path / "serve.yaml"
+        plain.write_text(fleet_text(None, **kw))
+        agents, tokens = build(ServeOptions(None, fleet=str(plain), seed=3, all_agents=True, time_scale=1.0))
+        alone = agent_servers(AgentServer({"a0": agents.pop("a0")}, tokens={"a0": tokens.pop("a0")}))
+        shared = agent_servers(AgentServer(agents, tokens=tokens, many=True))
+        bases = {"a0": alone, **{a: f"{shared}/agents/{a}" for a in agents}}
+        path = tmp_path / "fleet.yaml"
+        path.write_text(fleet_text(bases, **kw))
+        return path, bases
+
+    return start
+
+
+def refused(base: str) -> bool:
+    try:
+        httpx.get(base + "/healthz", trust_env=False, timeout=1.0)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        return False
+    return False
+
+
+def test_a_crashed_agent_is_ready_again_right_after_the_clear_not_at_its_leases_end(lab_alone, cli):
+    # detection takes 30 probes (6 s), longer than an idle HTTP connection is usually kept: the clear must
+    # still reach the crashed agent, which listens for no new connection until the lease (30 s) ends
+    path, bases = lab_alone(threshold=30, service=("0.05s", "1s", "1s", "1s"))
+    talk(bases, "a0", 4)
+    time.sleep(0.2)
+    started = time.monotonic()
+    out = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--lease", "30", "-f", "json").json()
+    took = time.monotonic() - started
+    assert out["status"] == "passed" and out["sessions"]["preserved"] == 4
+    events = {e["event"].split(":")[0]: e for e in out["timeline"]}
+    assert events["detected"]["offset_s"] > 5  # the fault really lasted past an idle connection's usual life
+    assert events["restored"]["event"].startswith("restored: a0 ready")
+    assert 0 <= out["restore_s"] < 2 and events["restored"]["offset_s"] < events["restore"]["offset_s"] + 2
+    assert took < 20 and ready(bases, "a0")  # long before the 30 s lease ran out
+
+
+def test_a_target_not_ready_within_the_bound_after_the_clear_fails_the_restore(lab_alone, cli, monkeypatch):
+    # a0 crashes, and meanwhile another process takes its port: cleared, a0 cannot listen again, so it is
+    # not ready within the restore bound (1 s here): restore_failed, exit 6, long before the 30 s lease
+    import threading
+
+    from clawctl.services import failover_live
+
+    monkeypatch.setattr(failover_live, "RESTORE_WAIT_S", 1.0)
+    path, bases = lab_alone()
+    port = int(bases["a0"].rsplit(":", 1)[1])
+    stop, took_port = threading.Event(), threading.Event()
+
+    def squat():  # bind a0's port as soon as the crash frees it; accept nothing, answer nothing
+        while not stop.is_set():
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen(8)
+            except OSError:
+                sock.close()
+                time.sleep(0.005)
+                continue
+            took_port.set()
+            stop.wait(60)
+            sock.close()
+
+    squatter = threading.Thread(target=squat, daemon=True)
+    squatter.start()
+    try:
+        started = time.monotonic()
+        run = cli("failover", "drill", str(path), "--agent", "a0", "--yes", "--lease", "30", "-f", "json")
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        squatter.join(10)
+    assert took_port.is_set()
+    doc = json.loads(run.out)
+    assert run.code == 6, run.err
+    assert doc["status"] == "restore_failed" and doc["restore_s"] is None
+    assert doc["message"].startswith("restore failed: a0 not ready 1s after the fault was cleared")
+    assert took < 20
+    assert wait_ready(bases, "a0", limit=5.0)  # the port is free again: a0 listens again by itself

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
@@ -220,6 +221,11 @@ def test_json_is_as_dict_with_its_shape_pinned(multi_region):
     assert list(region["runs"][0]) == ["at", "transferred", "lost", "preservation_pct", "turned_away"]
     assert list(region["objectives"]) == ["recovery_s", "recovery_met", "preservation_pct", "preservation_met"]
     assert list(d["single_points_of_failure"][0]) == ["kind", "target", "detail", "agents"]
+    assert list(d["objectives"]) == ["detection_s", "agent_recovery_s", "regional_recovery_s",
+                                     "session_preservation_pct", "defaults", "missed"]
+    assert d["objectives"]["defaults"] == []  # the example sets all four
+    assert list(d["objectives"]["missed"][0]) == ["objective", "kind", "target", "predicted", "objective_value"]
+    assert {m["objective"] for m in d["objectives"]["missed"]} == {"session_preservation"}
 
 
 HOSTILE = "a\x1b[2Jb\x07c\rd\ne\u202ef|g"
@@ -239,3 +245,51 @@ def test_text_from_the_fleet_file_is_escaped_in_text_and_markdown():
     e = env()
     render(p, "markdown", e)
     assert "a\\x1b[2Jb\\x07c\\rd\\ne\\u202ef\\|g" in e.stdout.getvalue()
+
+
+# -- the exit code: CI gates on it --------------------------------------------------------------------------
+NO_SPOF = "metadata: {name: pair}\nagents:\n  a: {backups: [b]}\n  b: {backups: [a]}\n"
+SPOF = "metadata: {name: lonely}\nagents:\n  a: {}\n  b: {backups: [a]}\n"
+SLOW = NO_SPOF + "failover:\n  objectives: {detection: 5s}\n"  # the default health checks take up to 16 s
+
+
+def write(tmp_path, text: str) -> str:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, fail_on, code", [
+    (NO_SPOF, None, 0), (SPOF, None, 0), (SPOF, "spof", 1), (SLOW, None, 1), (SLOW, "missed", 1),
+    (SLOW, "spof", 1), (SLOW, "never", 0), (SPOF, "never", 0),
+])
+def test_plan_exits_1_when_an_objective_is_predicted_missed(cli, tmp_path, text, fail_on, code):
+    args = ["failover", "plan", write(tmp_path, text), "--no-sim"] + (["--fail-on", fail_on] if fail_on else [])
+    run = cli(*args, "-f", "json")
+    assert run.code == code, run.err
+    missed = json.loads(run.out)["objectives"]["missed"]
+    assert missed == ([{"objective": "detection", "kind": "fleet", "target": "pair", "predicted": 16.0,
+                        "objective_value": 5.0}] if text == SLOW else [])
+
+
+def test_a_simulated_failure_that_misses_its_objective_fails_the_plan(cli, two_regions):
+    run = cli("failover", "plan", str(two_regions))
+    assert run.code == 1, run.err
+    head = run.out.splitlines()[0]
+    assert re.search(r", [1-9]\d* objectives? predicted missed$", head), head
+    assert "MISSED" in run.out  # the region's session preservation (see the region test above)
+    assert cli("failover", "plan", str(two_regions), "--fail-on", "never", "-f", "markdown").code == 0
+
+
+def test_objectives_the_fleet_does_not_set_are_shown_as_the_defaults(cli, tmp_path):
+    run = cli("failover", "plan", write(tmp_path, NO_SPOF), "--no-sim")
+    assert run.code == 0, run.err
+    assert "objective 30s (default): met" in run.out
+    assert "objectives at clawctl's defaults (detection 30s, agent_recovery 120s, regional_recovery 300s, " \
+           "session_preservation 99.95%): the fleet has no `failover.objectives`" in run.out
+    doc = cli("failover", "plan", write(tmp_path, NO_SPOF), "--no-sim", "-f", "json").json()
+    assert doc["objectives"]["defaults"] == ["detection", "agent_recovery", "regional_recovery",
+                                             "session_preservation"]
+    slow = cli("failover", "plan", write(tmp_path, SLOW), "--no-sim")
+    assert "objective 5s: MISSED" in slow.out and "objective 5s (default)" not in slow.out
+    assert "(detection" not in slow.out and "agent_recovery 120s" in slow.out  # the other three are defaults

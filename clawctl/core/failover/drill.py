@@ -78,6 +78,7 @@ class DrillReport:
     timeline: list[Event] = field(default_factory=list)
     sessions: dict = field(default_factory=lambda: {"before": 0, "preserved": 0, "lost": 0})
     placed: dict[str, int] = field(default_factory=dict)  # backup -> sessions moved there
+    restore_s: float | None = None  # live: seconds from clearing the fault to every target ready again
     detection_range: tuple[float, float] | None = None
     predicted: dict = field(default_factory=dict)  # the simulation's figures
     message: str = ""
@@ -99,7 +100,7 @@ class DrillReport:
                 "target": self.target, "fault": self.fault, "status": self.status, "message": self.message,
                 "objectives": [o.as_dict() for o in self.objectives],
                 "timeline": [e.as_dict() for e in self.timeline], "sessions": dict(self.sessions),
-                "placed": dict(self.placed),
+                "placed": dict(self.placed), "restore_s": _r(self.restore_s),
                 "detection_range_s": list(self.detection_range) if self.detection_range else None,
                 "predicted": dict(self.predicted), "notes": list(self.notes),
                 "started_at": self.started_at, "finished_at": self.finished_at, "interrupted": self.interrupted}
@@ -114,6 +115,7 @@ class DrillReport:
         r.timeline = [Event(e.get("offset_s", 0.0), e.get("event", ""), e.get("at", "")) for e in d.get("timeline", [])]
         r.sessions = dict(d.get("sessions", {}))
         r.placed = dict(d.get("placed", {}))
+        r.restore_s = d.get("restore_s")
         dr = d.get("detection_range_s")
         r.detection_range = (dr[0], dr[1]) if dr else None
         r.predicted, r.message = dict(d.get("predicted", {})), d.get("message", "")

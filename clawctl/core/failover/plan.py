@@ -287,7 +287,26 @@ def single_points(agents: Sequence[AgentPlan], regions: Sequence[RegionPlan],
     return out
 
 
-# -- the plan -----------------------------------------------------------------------------------------------
+# -- the plan ---------------------------------------------------------------------------------------------
+OBJECTIVE_NAMES = ("detection", "agent_recovery", "regional_recovery", "session_preservation")
+
+
+@dataclass(frozen=True)
+class Missed:
+    """An objective the plan predicts missed: ``detection`` (the fleet), or a simulated failure's
+    recovery or session preservation (``kind`` agent or region, ``target`` its name)."""
+
+    objective: str
+    kind: str  # fleet | agent | region
+    target: str
+    predicted: float
+    goal: float
+
+    def as_dict(self) -> dict:
+        return {"objective": self.objective, "kind": self.kind, "target": self.target,
+                "predicted": _r(self.predicted), "objective_value": self.goal}
+
+
 @dataclass
 class FailoverPlan:
     view: ClassVar[str] = "failover-plan"
@@ -301,18 +320,47 @@ class FailoverPlan:
     detection: Detection
     simulation: Simulation | None = None
     notes: list[str] = field(default_factory=list)
+    defaults: list[str] = field(default_factory=list)  # objectives the fleet does not set: clawctl's defaults
+
+    def missed(self) -> list[Missed]:
+        """The objectives predicted missed: the slowest active detection over ``detection``, and each
+        simulated failure's recovery or session preservation under its objective."""
+        out: list[Missed] = []
+        hi = self.detection.active[1]
+        if hi > self.detection.objective:
+            out.append(Missed("detection", "fleet", self.fleet, hi, self.detection.objective))
+        for t in self.simulation.targets if self.simulation is not None else []:
+            met = t.as_dict()["objectives"]
+            recovery = "regional_recovery" if t.kind == "region" else "agent_recovery"
+            if met["recovery_met"] is False:
+                out.append(Missed(recovery, t.kind, t.target, t.recovery_s, t.objective_recovery_s))
+            if met["preservation_met"] is False:
+                out.append(Missed("session_preservation", t.kind, t.target, t.preservation or 0.0,
+                                  t.objective_preservation_pct))
+        return out
 
     def as_dict(self) -> dict:
         o = self.objectives
         return {"schema_version": 1, "fleet": self.fleet, "generated_at": self.generated_at,
                 "objectives": {"detection_s": o.detection, "agent_recovery_s": o.agent_recovery,
                                "regional_recovery_s": o.regional_recovery,
-                               "session_preservation_pct": o.session_preservation},
+                               "session_preservation_pct": o.session_preservation,
+                               "defaults": list(self.defaults),
+                               "missed": [m.as_dict() for m in self.missed()]},
                 "agents": [a.as_dict() for a in self.agents], "regions": [r.as_dict() for r in self.regions],
                 "single_points_of_failure": [s.as_dict() for s in self.spofs],
                 "detection": self.detection.as_dict(),
                 "simulation": None if self.simulation is None else self.simulation.as_dict(),
                 "notes": list(self.notes)}
+
+
+def defaulted_objectives(fleet: Fleet) -> list[str]:
+    """The objectives (:data:`OBJECTIVE_NAMES`) the fleet file does not set, so clawctl's defaults apply:
+    all of them without a ``failover`` block or without ``failover.objectives``."""
+    if "failover" not in fleet.section_file or "objectives" not in fleet.failover.model_fields_set:
+        return list(OBJECTIVE_NAMES)
+    given = fleet.failover.objectives.model_fields_set
+    return [name for name in OBJECTIVE_NAMES if name not in given]
 
 
 def masks_of(fleet: Fleet) -> dict[str, int]:
@@ -327,8 +375,18 @@ def make_plan(fleet: Fleet, *, name: str, generated_at: str, util: Mapping[str, 
     agents = [agent_plan(fleet, a, masks, util) for a in fleet.agents.values()]
     regions = [region_plan(fleet, r, masks, util) for r in region_names(fleet)]
     det = detection(fleet.load_balancing, fleet.failover.objectives)
+    defaults = defaulted_objectives(fleet)
+    if defaults:
+        o = fleet.failover.objectives
+        values = {"detection": f"{o.detection:g}s", "agent_recovery": f"{o.agent_recovery:g}s",
+                  "regional_recovery": f"{o.regional_recovery:g}s",
+                  "session_preservation": f"{o.session_preservation:g}%"}
+        where = "the fleet has no `failover.objectives`" if len(defaults) == len(OBJECTIVE_NAMES) else \
+            "not set in `failover.objectives`"
+        notes = [*notes, "objectives at clawctl's defaults (" + ", ".join(f"{n} {values[n]}" for n in defaults)
+                 + f"): {where}"]
     return FailoverPlan(name, generated_at, fleet.failover.objectives, agents, regions,
-                        single_points(agents, regions), det, simulation, [*notes, *detection_notes(det)])
+                        single_points(agents, regions), det, simulation, [*notes, *detection_notes(det)], defaults)
 
 
 def _r(value: float | None) -> float | None:
