@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from clawctl.core.limits import (
     MAX_COUNT,
@@ -15,6 +15,7 @@ from clawctl.core.limits import (
 )
 from clawctl.core.model.agent import AgentSpec
 from clawctl.core.model.base import Section
+from clawctl.core.model.patience import Patience, fixed_as_seconds
 from clawctl.core.model.types import AgentId, Duration, Fraction, Percent, Rate
 from clawctl.core.sim import strategies as _strategies
 
@@ -137,7 +138,8 @@ class Queue(Section):
     discipline: Literal["central", "per_agent"] = "central"
     capacity: int | None = Field(None, ge=0, le=MAX_QUEUE_CAPACITY,
                                  description="0: nobody waits (a loss system); absent: unbounded")
-    patience: Duration | None = Field(None, gt=0)
+    # seconds (a fixed patience), or a Patience drawn per request (clawctl/core/model/patience.py)
+    patience: Annotated[Patience | None, AfterValidator(fixed_as_seconds)] = None
 
 
 class Sla(Section):

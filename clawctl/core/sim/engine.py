@@ -53,9 +53,13 @@ def state_bytes(spec: RunSpec) -> int:
     maxcap = int(spec.cap.max()) if n else 0
     pool = POOL if spec.qcap < 0 else int(min(POOL, spec.qcap * (n if spec.per_agent else 1) + 1))
     slots = n * maxcap * 8 * (1 + L.N_SI + L.N_SF)
-    heap = (int(spec.cap.sum()) * 2 + pool + 16) * 8 * (1 + L.N_HI)
+    heap = (int(spec.cap.sum()) * 2 + pool + 16) * 8 * (2 + L.N_HI)
     cells = pool * 8 * (L.N_CI + L.N_CF + 1)
-    return slots + heap + cells + max(spec.customers, 1) * 8 + (SAMPLES + 1) * n * 4 + n * 8 * (L.N_AG + L.N_AGF)
+    # the routing index (index.build): per agent its row, heap place, level node and hash cells, and at
+    # most one Fenwick tree per request type
+    ix = n * 8 * (L.N_XI + L.N_ND + 16) + len(spec.type_names) * (n + 1) * 8
+    return slots + heap + cells + ix + max(spec.customers, 1) * 8 + (SAMPLES + 1) * n * 4 \
+        + n * 8 * (L.N_AG + L.N_AGF)
 
 
 def check_size(spec: RunSpec) -> None:
@@ -86,9 +90,8 @@ class _State:
         self.agf[:, L.F_MU] = spec.mu
         self.agf[:, L.F_SIGMA] = spec.sigma
         self.agf[:, L.F_PERF] = spec.perf
-        self.free = np.zeros((n, maxcap), dtype=np.int64)
-        for i, c in enumerate(spec.cap):  # each agent's free-slot stack holds 0..cap-1, slot 0 on top
-            self.free[i, :c] = np.arange(c - 1, -1, -1)
+        # each agent's free-slot stack holds 0..cap-1, slot 0 on top: free[i, j] = cap_i - 1 - j
+        self.free = np.maximum(spec.cap.reshape(-1, 1) - 1 - np.arange(maxcap).reshape(1, -1), 0).astype(np.int64)
         self.slot_i = np.zeros((n, maxcap, L.N_SI), dtype=np.int64)
         self.slot_f = np.zeros((n, maxcap, L.N_SF))
         pool = POOL if spec.qcap < 0 else int(min(POOL, spec.qcap * (n if spec.per_agent else 1) + 1))
@@ -100,13 +103,14 @@ class _State:
         self.qi = np.full((nq, 3), -1, dtype=np.int64)
         self.qi[:, L.Q_LEN] = 0
         heap = int(spec.cap.sum()) * 2 + pool + 16
-        self.heap_t = np.zeros(heap)
+        self.heap_t = np.zeros((heap, 2))  # (time, payload row) pairs: structures.py
         self.heap_i = np.zeros((heap, L.N_HI), dtype=np.int64)
         self.last_agent = np.full(max(spec.customers, 1), -1, dtype=np.int64)
         self.excluded = np.zeros(n, dtype=np.bool_)
         self.cnt = np.zeros(L.N_CNT, dtype=np.int64)
-        self.out = np.zeros(L.N_HI, dtype=np.int64)  # the heap entry the kernel pops into
+        self.out = np.zeros(L.N_HI, dtype=np.int64)  # the heap entry the kernel pops into (H_NEXT unused)
         self.cnt[L.POOL_FREE] = pool
+        self.cnt[L.H_FREE] = -1  # no freed payload row yet (structures.py)
         self.fst = np.zeros(L.N_FST)
         self.hw = np.zeros(HIST_BINS + 2, dtype=np.int64)
         self.hs = np.zeros(HIST_BINS + 2, dtype=np.int64)
@@ -151,12 +155,31 @@ class Block:
     u2: np.ndarray
     last: bool
     t_limit: float  # the kernel runs events up to here: the next block's first arrival, or the run's end
+    pat: np.ndarray | None = None  # each request's patience, seconds (inf: waits for ever)
+
+
+PATIENCE_STREAM = 1  # drawn patience comes from the generator seeded with (seed, PATIENCE_STREAM)
+
+
+def _patience(spec: RunSpec, prng: np.random.Generator | None, m: int) -> np.ndarray:
+    """The patience of a block's ``m`` requests: fixed, or drawn (one block's worth, so the stream does not
+    depend on the run's length)."""
+    if prng is None:
+        return np.full(m, spec.patience)
+    if spec.patience_dist == "exponential":
+        return spec.patience * prng.standard_exponential(BLOCK)[:m]
+    return np.exp(spec.patience_mu + spec.patience_sigma * prng.standard_normal(BLOCK)[:m])
 
 
 def arrival_blocks(spec: RunSpec, length: RunLength, seed: int) -> Iterator[Block]:
     """The run's requests, block by block: the one source of arrivals for `simulate` and live `traffic`, so
-    a seed gives the same requests to both (common random numbers across strategies too)."""
+    a seed gives the same requests to both (common random numbers across strategies too).
+
+    A drawn patience comes from a second generator of the same seed: the arrivals, types, customers and
+    variates are the same whatever the patience, so comparing patiences compares like with like."""
     rng = np.random.default_rng(seed)
+    drawn = spec.patience_dist in ("exponential", "lognormal") and math.isfinite(spec.patience)
+    prng = np.random.default_rng([seed, PATIENCE_STREAM]) if drawn else None
     cum = np.cumsum(spec.shares)
     total = length.requests
     done = 0
@@ -184,7 +207,7 @@ def arrival_blocks(spec: RunSpec, length: RunLength, seed: int) -> Iterator[Bloc
             nxt = _arrivals(spec, rng, float(block_t[-1]), BLOCK)
             t_limit = float(nxt[0])
         yield Block(block_t, types.astype(np.int64), custs.astype(np.int64), e1, z, u1, u2, bool(last),
-                    float(t_limit))
+                    float(t_limit), _patience(spec, prng, m))
         done += m
         if last:
             return
@@ -193,7 +216,8 @@ def arrival_blocks(spec: RunSpec, length: RunLength, seed: int) -> Iterator[Bloc
 def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warmup: float = 0.1,
              progress: Callable[[float], None] | None = None) -> Outcome:
     """One run of ``strategy`` over the fleet; ``warmup`` is the share of the run left out of waits."""
-    from clawctl.core.sim.kernel import run_block  # here: importing it compiles or loads the kernel (sim/jit.py)
+    from clawctl.core.sim import index  # here: importing the kernel compiles or loads it (sim/jit.py)
+    from clawctl.core.sim.kernel import run_block
 
     code = STRATEGY_CODES[strategy]
     horizon = length.horizon(spec)
@@ -202,22 +226,46 @@ def simulate(spec: RunSpec, strategy: str, length: RunLength, seed: int, *, warm
     st = _State(spec, horizon)
     params = np.array([spec.qcap, spec.patience, spec.sla_wait, warmup * horizon, spec.detect])
     weights4 = np.array(spec.scoring, dtype=float)
-    f_t = np.array([f.at for f in spec.failures for _ in f.agents], dtype=float)
-    f_agent = np.array([a for f in spec.failures for a in f.agents], dtype=np.int64)
+    flat = [(f.at, a, f.until) for f in spec.failures for a in f.agents]  # one failure per agent, by time
+    f_t = np.array([at for at, _, _ in flat], dtype=float)
+    f_agent = np.array([a for _, a, _ in flat], dtype=np.int64)
+    back = sorted((until, a, p) for p, (_, a, until) in enumerate(flat) if until is not None)
+    r_t = np.array([b[0] for b in back], dtype=float)
+    r_agent = np.array([b[1] for b in back], dtype=np.int64)
+    r_fid = np.array([b[2] for b in back], dtype=np.int64)  # the failure (index of f_t) each recovery ends
+    max_level = int(spec.cap.max()) + (st.cell_i.shape[0] if spec.per_agent else 0)
+    ix = index.build(spec, code, spec.per_agent, max_level, st.excluded, weights4)
+    index.fill(st.ag, st.agf, ix)
     total = length.requests
     done = 0
     end = 0.0
     for b in arrival_blocks(spec, length, seed):
         m = b.t.shape[0]
-        run_block(b.t, b.types, b.custs, b.e1, b.z, b.u1, b.u2, b.t_limit, code,
+        run_block(b.t, b.types, b.custs, b.e1, b.z, b.u1, b.u2, b.pat, b.t_limit, code,
                   spec.per_agent, params, weights4, st.ag, st.agf, spec.elig, spec.cap_match, spec.t_prio,
-                  spec.bk_ptr, spec.bk_idx, spec.tr_t, spec.tr_agent, spec.tr_open, f_t, f_agent, st.qi, st.cell_i,
-                  st.cell_f, st.pool, st.slot_i, st.slot_f, st.free, st.heap_t, st.heap_i, st.last_agent,
-                  st.excluded, st.cnt, st.fst, st.hw, st.hs, st.samp_t, st.samp_q, st.samp_busy, st.samp_agent,
-                  st.out)
+                  spec.bk_ptr, spec.bk_idx, spec.tr_t, spec.tr_agent, spec.tr_open, f_t, f_agent, r_t, r_agent,
+                  r_fid, st.qi, st.cell_i, st.cell_f, st.pool, st.slot_i, st.slot_f, st.free, st.heap_t, st.heap_i,
+                  st.last_agent, st.excluded, st.cnt, st.fst, st.hw, st.hs, st.samp_t, st.samp_q, st.samp_busy,
+                  st.samp_agent, st.out, ix)
         done += m
         if progress is not None:
             progress(min(1.0, done / total) if total else min(1.0, float(st.fst[L.NOW]) / max(horizon, 1e-9)))
         if b.last:
             end = float(b.t_limit)
-    return summarise(spec, strategy, st, end, warmup * horizon)
+    out = summarise(spec, strategy, st, end, warmup * horizon)
+    out.failures = failure_rows(spec)
+    return out
+
+
+def failure_rows(spec: RunSpec) -> list[dict]:
+    """The result's `failures`: target, at, detected_at (null when it comes back first) and, with a
+    recovery, recovered_at."""
+    rows = []
+    for f in spec.failures:
+        detected = f.at + spec.detect
+        row = {"target": f.label, "at": f.at, "detected_at": detected}
+        if f.until is not None:
+            row["detected_at"] = detected if detected < f.until else None
+            row["recovered_at"] = f.until
+        rows.append(row)
+    return rows

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 INTERPRET_MAX = 5_000  # requests (all strategies of a run together) below which plain Python is faster
-INTERPRET_AGENTS = 200  # and agents at most (least_conn, p2c and scored look at every agent per pick)
+INTERPRET_AGENTS = 200  # and agents at most (per-agent state and the routing index cost more in plain Python)
 
 _interpret = False
 _chosen = False  # choose() was called: prefer() gives way

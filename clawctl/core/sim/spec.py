@@ -26,6 +26,8 @@ class Failure:
     at: float  # seconds from the start
     agents: list[int]
     label: str
+    until: float | None = None  # when the agents come back (--fail AGENT@T1-T2), seconds from the start
+    text: str = ""  # as given to --fail
 
 
 @dataclass
@@ -61,7 +63,10 @@ class RunSpec:
     customers: int = 0
     per_agent: bool = False
     qcap: float = -1.0
-    patience: float = math.inf
+    patience: float = math.inf  # fixed patience, or the mean of a drawn one (inf: requests wait for ever)
+    patience_dist: str = "fixed"  # fixed | exponential | lognormal (drawn per request by the engine)
+    patience_mu: float = 0.0  # lognormal: the underlying normal's mean and sigma
+    patience_sigma: float = 0.0
     sla_wait: float = 30.0
     detect: float = 0.0
     scoring: tuple[float, float, float, float] = (0.4, 0.3, 0.2, 0.1)
@@ -116,6 +121,27 @@ def _add_edges(edges: list[tuple[float, int, int]], i: int, windows: list[tuple[
     return 1 if windows and windows[0][0] <= 0 < windows[0][1] else 0
 
 
+def _hours_key(agent) -> tuple | None:
+    """What an agent's open windows depend on (its availability, zone and business hours: every field of
+    the model), or None without business hours."""
+    bh = agent.business_hours
+    if bh is None:
+        return None
+    return agent.availability, agent.timezone, tuple(tuple(v) if isinstance(v, list) else v
+                                                     for v in bh.__dict__.values())
+
+
+def _dists(agents) -> list:
+    """Each agent's service-time distribution (agents with the same service_time share one)."""
+    made: dict[tuple, object] = {}
+    out = []
+    for a in agents:
+        st = a.service_time
+        key = (st.distribution, st.mean, st.p95, st.sigma)
+        out.append(made[key] if key in made else made.setdefault(key, st.dist))
+    return out
+
+
 def _windows(agent, start: datetime, horizon: float) -> list[tuple[float, float]] | None:
     """Open intervals (seconds from start) of an agent with business hours, or None (always open)."""
     hours = agent.hours
@@ -148,7 +174,7 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
         raise UsageError("the fleet has no agents to simulate")
     ids = [a.id for a in agents]
     index = {a: i for i, a in enumerate(ids)}
-    dists = [a.service_time.dist for a in agents]
+    dists = _dists(agents)
     kinds = {"exponential": 0, "lognormal": 1, "deterministic": 2}
     bk_ptr, bk_idx = [0], []
     for a in agents:
@@ -159,10 +185,14 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
     if mix:
         names = [m.name for m in mix]
         shares = np.array([m.share for m in mix], dtype=float)
-        elig = np.array([[(m.channel is None or m.channel in a.channels) and set(m.capabilities) <= set(a.capabilities)
-                          for a in agents] for m in mix], dtype=np.bool_)
-        cap_match = np.array([[1.0 if not m.capabilities else len(set(m.capabilities) & set(a.capabilities))
-                               / len(m.capabilities) for a in agents] for m in mix])
+        # per agent profile (capabilities, channels), then spread to its agents: fleets share profiles
+        profiles: dict[tuple[frozenset, frozenset], int] = {}
+        of = np.array([profiles.setdefault((frozenset(a.capabilities), frozenset(a.channels)), len(profiles))
+                       for a in agents], dtype=np.int64)
+        elig = np.array([[(m.channel is None or m.channel in chans) and set(m.capabilities) <= caps
+                          for caps, chans in profiles] for m in mix], dtype=np.bool_)[:, of]
+        cap_match = np.array([[1.0 if not m.capabilities else len(set(m.capabilities) & caps) / len(m.capabilities)
+                               for caps, _ in profiles] for m in mix])[:, of]
         prio = np.array([PRIORITIES[m.priority] for m in mix], dtype=np.int64)
     else:
         names, shares = ["all"], np.array([1.0])
@@ -171,8 +201,13 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
         prio = np.array([1], dtype=np.int64)
     edges: list[tuple[float, int, int]] = []
     avail0 = np.ones(len(agents), dtype=np.int64)
+    seen: dict[tuple, list[tuple[float, float]] | None] = {}  # agents with the same hours share their windows
     for i, a in enumerate(agents):
-        wins = _windows(a, start, horizon)
+        key = _hours_key(a)
+        if key is None:
+            wins = _windows(a, start, horizon)
+        else:
+            wins = seen[key] if key in seen else seen.setdefault(key, _windows(a, start, horizon))
         if wins is None:
             continue
         avail0[i] = _add_edges(edges, i, wins, horizon)
@@ -196,7 +231,7 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
         customers=traffic.customers or 0 if traffic else 0,
         per_agent=bool(queue and queue.discipline == "per_agent"),
         qcap=float(queue.capacity) if queue and queue.capacity is not None else -1.0,
-        patience=float(queue.patience) if queue and queue.patience else math.inf,
+        **_patience(queue.patience if queue else None),
         sla_wait=traffic.sla.wait if traffic else 30.0,
         detect=health.failure_threshold * health.probe_interval + health.timeout,
         scoring=(lb.scoring.capability, lb.scoring.performance, lb.scoring.load, lb.scoring.customer_history),
@@ -211,7 +246,21 @@ def build(fleet: Fleet, *, horizon: float, start: datetime = DEFAULT_START, fail
         spec.spike_multiplier = arrivals.multiplier or 1.0
     spec.failures = [_failure(text, fleet, index) for text in failures]
     spec.failures.sort(key=lambda f: f.at)
+    _one_failure_at_a_time(spec.failures, ids)
     return spec
+
+
+def _patience(value) -> dict:
+    """RunSpec's patience fields from `traffic.queue.patience`: seconds (fixed), a Patience (drawn), or none."""
+    if value is None or (isinstance(value, (int, float)) and not value):
+        return {"patience": math.inf}
+    if isinstance(value, (int, float)):
+        return {"patience": float(value)}
+    dist = value.dist
+    if dist.kind == "deterministic":
+        return {"patience": float(dist.mean)}
+    return {"patience": float(dist.mean), "patience_dist": dist.kind, "patience_mu": float(dist.mu),
+            "patience_sigma": float(dist.sigma)}
 
 
 def _default_rate(agents) -> float:
@@ -220,24 +269,58 @@ def _default_rate(agents) -> float:
 
 
 def _failure(text: str, fleet: Fleet, index: dict[str, int]) -> Failure:
+    """``AGENT@TIME``, ``REGION@TIME``, or with a recovery ``AGENT@FROM-TO`` (times from the start)."""
     from clawctl.core.units import parse_duration
 
     target, sep, when = text.rpartition("@")
     if not sep or not target:
-        raise UsageError(f"--fail {text}: write AGENT@TIME or REGION@TIME, e.g. eu_sales@10m")
+        raise UsageError(f"--fail {text}: write AGENT@TIME or REGION@TIME, or AGENT@FROM-TO (back at TO), e.g. "
+                         "eu_sales@10m or eu_sales@10m-40m")
+    start, dash, end = when.partition("-")
     try:
-        at = parse_duration(when)
+        at = parse_duration(start)
+        until = parse_duration(end) if dash else None
     except ValueError as exc:
         raise UsageError(f"--fail {text}: {exc}") from None
+    if until is not None and until <= at:
+        raise UsageError(f"--fail {text}: the recovery time ({end}) must be after the failure ({start})")
     if target in index:
-        return Failure(at, [index[target]], target)
+        return Failure(at, [index[target]], target, until, text)
     region = [index[a.id] for a in fleet.agents.values() if a.region == target]
     if region:
-        return Failure(at, region, f"region {target}")
+        return Failure(at, region, f"region {target}", until, text)
     from clawctl.core.suggest import did_you_mean
 
     regions = sorted({a.region for a in fleet.agents.values() if a.region})
     raise UsageError(f"--fail {text}: no agent or region `{target}`{did_you_mean(target, list(index) + regions)}")
+
+
+def _one_failure_at_a_time(failures: list[Failure], ids: list[str]) -> None:
+    """An agent named by two --fail (itself or its region) must be back from the first before the second."""
+    down: dict[int, Failure] = {}
+    for f in failures:  # sorted by time
+        for a in f.agents:
+            before = down.get(a)
+            if before is not None and (before.until is None or f.at < before.until):
+                same = f"twice (--fail {f.text})" if before.text == f.text else \
+                    f"in --fail {before.text} and --fail {f.text}"
+                raise UsageError(f"--fail: agent `{ids[a]}` is named {same}, and would fail again while it is "
+                                 "down; give each agent one failure at a time (FROM-TO ends one)")
+            down[a] = f
+
+
+def check_failure_times(spec: RunSpec, horizon: float) -> None:
+    """Every --fail time falls within the run (``horizon``: its expected end, seconds from the start)."""
+    from clawctl.core.units import format_duration
+
+    end = format_duration(round(horizon, 3))
+    for f in spec.failures:
+        late = f.at if f.at >= horizon else (f.until if f.until is not None and f.until > horizon else None)
+        if late is not None:
+            who = f.label if f.label.startswith("region ") else f"agent `{f.label}`"
+            what = "fails" if late == f.at else "comes back"
+            raise UsageError(f"--fail {f.text or f.label}: the run ends at about {end}, before {who} {what} (at "
+                             f"{format_duration(late)}); give an earlier time, or a longer --duration or more --requests")
 
 
 FORECAST_LEAD = 1800.0  # predictive_distribution: drained agents come on this long before a forecast peak

@@ -17,7 +17,10 @@ from clawctl.core.sim.layout import (  # noqa: F401 (HIST_* re-exported)
     H_A,
     H_B,
     H_EPOCH,
+    H_FREE,
     H_KIND,
+    H_NEXT,
+    H_TOP,
     HEAP_N,
     K_DEPART,
     POOL_FREE,
@@ -43,29 +46,34 @@ def _hist_add(hist, x):
 
 
 # -- the event heap ------------------------------------------------------------------------------
+# heap_t[H, 2] is a binary heap of (time, payload row) pairs ordered by time; heap_i[H, ...] holds each
+# entry's payload (kind, a, b, epoch) in a row that does not move while the entry is in the heap. Freed rows
+# are linked through H_NEXT from cnt[H_FREE] (-1: none), rows never used start at cnt[H_TOP]. A sift moves
+# 16 contiguous bytes a level, not the whole entry: at tens of thousands of conversations in progress the
+# heap outgrows the caches.
 @njit(cache=True, _nrt=False)
-def _sift_down(heap_t, heap_i, n, i):
-    t = heap_t[i]
-    k0, k1, k2, k3 = heap_i[i, 0], heap_i[i, 1], heap_i[i, 2], heap_i[i, 3]
+def _sift_down(heap_t, n, i):
+    t = heap_t[i, 0]
+    r = heap_t[i, 1]
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and heap_t[c + 1] < heap_t[c]:
+        if c + 1 < n and heap_t[c + 1, 0] < heap_t[c, 0]:
             c += 1
-        if heap_t[c] >= t:
+        if heap_t[c, 0] >= t:
             break
-        heap_t[i] = heap_t[c]
-        heap_i[i, H_KIND] = heap_i[c, H_KIND]
-        heap_i[i, H_A] = heap_i[c, H_A]
-        heap_i[i, H_B] = heap_i[c, H_B]
-        heap_i[i, H_EPOCH] = heap_i[c, H_EPOCH]
+        heap_t[i, 0] = heap_t[c, 0]
+        heap_t[i, 1] = heap_t[c, 1]
         i = c
-    heap_t[i] = t
-    heap_i[i, 0] = k0
-    heap_i[i, 1] = k1
-    heap_i[i, 2] = k2
-    heap_i[i, 3] = k3
+    heap_t[i, 0] = t
+    heap_t[i, 1] = r
+
+
+@njit(cache=True, _nrt=False)
+def _free_row(heap_i, cnt, r):
+    heap_i[r, H_NEXT] = cnt[H_FREE]
+    cnt[H_FREE] = r
 
 
 @njit(cache=True, _nrt=False)
@@ -81,77 +89,64 @@ def _compact(heap_t, heap_i, cnt, slot_i, cell_i):
     n = cnt[HEAP_N]
     m = 0
     for j in range(n):
-        a = heap_i[j, H_A]
-        if heap_i[j, H_KIND] == K_DEPART:
-            live = slot_i[a, heap_i[j, H_B], S_EPOCH] == heap_i[j, H_EPOCH]
+        r = int(heap_t[j, 1])
+        a = heap_i[r, H_A]
+        if heap_i[r, H_KIND] == K_DEPART:
+            live = slot_i[a, heap_i[r, H_B], S_EPOCH] == heap_i[r, H_EPOCH]
         else:
-            live = cell_i[a, C_EPOCH] == heap_i[j, H_EPOCH] and cell_i[a, C_OWNER] >= 0
+            live = cell_i[a, C_EPOCH] == heap_i[r, H_EPOCH] and cell_i[a, C_OWNER] >= 0
         if live:
-            heap_t[m] = heap_t[j]
-            heap_i[m, H_KIND] = heap_i[j, H_KIND]
-            heap_i[m, H_A] = heap_i[j, H_A]
-            heap_i[m, H_B] = heap_i[j, H_B]
-            heap_i[m, H_EPOCH] = heap_i[j, H_EPOCH]
+            heap_t[m, 0] = heap_t[j, 0]
+            heap_t[m, 1] = heap_t[j, 1]
             m += 1
+        else:
+            _free_row(heap_i, cnt, r)
     cnt[HEAP_N] = m
     for i in range(m // 2 - 1, -1, -1):
-        _sift_down(heap_t, heap_i, m, i)
+        _sift_down(heap_t, m, i)
 
 
 @njit(cache=True, _nrt=False)
 def _push(heap_t, heap_i, cnt, t, kind, a, b, epoch, slot_i, cell_i):
     if cnt[HEAP_N] >= heap_t.shape[0]:
         _compact(heap_t, heap_i, cnt, slot_i, cell_i)
+    r = cnt[H_FREE]
+    if r >= 0:
+        cnt[H_FREE] = heap_i[r, H_NEXT]
+    else:
+        r = cnt[H_TOP]
+        cnt[H_TOP] = r + 1
+    heap_i[r, H_KIND] = kind
+    heap_i[r, H_A] = a
+    heap_i[r, H_B] = b
+    heap_i[r, H_EPOCH] = epoch
     i = cnt[HEAP_N]
     cnt[HEAP_N] = i + 1
     while i > 0:
         p = (i - 1) >> 1
-        if heap_t[p] <= t:
+        if heap_t[p, 0] <= t:
             break
-        heap_t[i] = heap_t[p]
-        heap_i[i, H_KIND] = heap_i[p, H_KIND]
-        heap_i[i, H_A] = heap_i[p, H_A]
-        heap_i[i, H_B] = heap_i[p, H_B]
-        heap_i[i, H_EPOCH] = heap_i[p, H_EPOCH]
+        heap_t[i, 0] = heap_t[p, 0]
+        heap_t[i, 1] = heap_t[p, 1]
         i = p
-    heap_t[i] = t
-    heap_i[i, H_KIND] = kind
-    heap_i[i, H_A] = a
-    heap_i[i, H_B] = b
-    heap_i[i, H_EPOCH] = epoch
+    heap_t[i, 0] = t
+    heap_t[i, 1] = r
 
 
 @njit(cache=True, _nrt=False)
 def _pop(heap_t, heap_i, cnt, out):
     """Pop the earliest entry into out[kind, a, b, epoch]."""
-    out[H_KIND] = heap_i[0, H_KIND]
-    out[H_A] = heap_i[0, H_A]
-    out[H_B] = heap_i[0, H_B]
-    out[H_EPOCH] = heap_i[0, H_EPOCH]
+    r = int(heap_t[0, 1])
+    out[H_KIND] = heap_i[r, H_KIND]
+    out[H_A] = heap_i[r, H_A]
+    out[H_B] = heap_i[r, H_B]
+    out[H_EPOCH] = heap_i[r, H_EPOCH]
+    _free_row(heap_i, cnt, r)
     n = cnt[HEAP_N] - 1
     cnt[HEAP_N] = n
-    t = heap_t[n]
-    k0, k1, k2, k3 = heap_i[n, 0], heap_i[n, 1], heap_i[n, 2], heap_i[n, 3]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= n:
-            break
-        if c + 1 < n and heap_t[c + 1] < heap_t[c]:
-            c += 1
-        if heap_t[c] >= t:
-            break
-        heap_t[i] = heap_t[c]
-        heap_i[i, H_KIND] = heap_i[c, H_KIND]
-        heap_i[i, H_A] = heap_i[c, H_A]
-        heap_i[i, H_B] = heap_i[c, H_B]
-        heap_i[i, H_EPOCH] = heap_i[c, H_EPOCH]
-        i = c
-    heap_t[i] = t
-    heap_i[i, 0] = k0
-    heap_i[i, 1] = k1
-    heap_i[i, 2] = k2
-    heap_i[i, 3] = k3
+    heap_t[0, 0] = heap_t[n, 0]
+    heap_t[0, 1] = heap_t[n, 1]
+    _sift_down(heap_t, n, 0)
 
 
 # -- queues ------------------------------------------------------------------------------------------
