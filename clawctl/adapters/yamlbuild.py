@@ -12,10 +12,10 @@ weighs what its anchor holds, a merge key what it merges) without recursing and 
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 from clawctl.adapters import ryml_tree as rt
+from clawctl.adapters.yamlanchors import _BUILDING, alias, check_budgets, merge_into
 from clawctl.core.errors import InputError
 from clawctl.core.findings import Finding, Related, Severity
 from clawctl.core.yamlscalars import (
@@ -33,6 +33,8 @@ _STR_TAGS = {"!!str", "tag:yaml.org,2002:str", "<tag:yaml.org,2002:str>", "!"}
 _ONE_LETTER_BOOLS = frozenset("yYnN")
 ALIAS_TYPES = rt.T_VALREF | rt.T_KEYREF
 _SLOW_TYPES = rt.T_MAP | rt.T_SEQ | rt.T_VALREF | rt.T_VALANCH | rt.T_VALTAG
+_KEY_FLAGS = rt.T_KEY_PLAIN | rt.T_KEYREF | rt.T_KEYTAG  # a key takes the short way when only KEY_PLAIN is set
+_KEY_PLAIN, _VAL_PLAIN, _MAP, _SEQ = rt.T_KEY_PLAIN, rt.T_VAL_PLAIN, rt.T_MAP, rt.T_SEQ
 # First characters of plain scalars that YAML 1.2 or 1.1 may type as something other than a string.
 _SPECIAL_FIRST = frozenset("0123456789-+.~nNtTfFyYoO=")
 # Keys: as values, less the one-letter y/n booleans (PyYAML keeps them strings; `x`/`y` keys are common).
@@ -62,14 +64,6 @@ def _check_plain(node: int, text: str, *, key: bool) -> None:
         raise Misread(node, key, ": ")
 
 
-class _Building:
-    """The value of an anchor whose collection is being built: an alias to it is a cycle."""
-
-
-_BUILDING = _Building()
-_MISSING = object()
-
-
 class Builder:
     def __init__(self, doc: LoadedYaml, tree, table: rt.NodeTable, buf: bytearray, budgets: Budgets) -> None:
         self.doc, self.tree, self.t, self.buf, self.budgets = doc, tree, table, buf, budgets
@@ -79,98 +73,25 @@ class Builder:
         self.anchor_nodes: dict[str, int] = {}  # anchor name -> the node it is on, as built so far
         # mapping -> (key -> first child, the next child to index): built at its first duplicate key
         self.first_keys: dict[int, tuple[dict[str, int], int]] = {}
+        # Every distinct key and string value built, in four sets: plain keys and plain strings that
+        # passed every check (their next occurrences skip the checks), and all the others.
+        self.plain_keys: set[str] = set()
+        self.other_keys: set[str] = set()
+        self.plain_strings: set[str] = set()
+        self.other_strings: set[str] = set()
+        self.quoted = self.other_strings  # quoted scalars, as strings
 
-    # Budgets are checked on the tree before anything is built: linear time, no expansion, no recursion.
+    def keys(self) -> set[str]:
+        """Every distinct mapping key read so far (`<<` and the keys of values later replaced included)."""
+        return self.plain_keys | self.other_keys
+
+    def strings(self) -> set[str]:
+        """Every distinct string value read so far (those of values later replaced included)."""
+        return self.plain_strings | self.other_strings
+
     def check_budgets(self, root: int) -> None:
-        """Refuse past the alias count, the expanded size or the built depth; record alias targets.
-
-        One pass in document order (anchors are registered when their node opens, so an alias
-        inside its own anchor's node is seen as a cycle), then sizes and heights after each node's
-        children. The height of a node is the depth of the value it builds: an alias has its
-        anchor's height; a merge key lifts its mappings' keys to the merging mapping's level.
-        """
-        t = self.t
-        types, first, nxt = t.types, t.first_child, t.next_sibling
-        budgets = self.budgets
-        size_of = array("q", bytes(8 * len(types)))
-        added = array("q", bytes(8 * len(types)))
-        height = array("q", bytes(8 * len(types)))
-        anchors: dict[str, int] = {}
-        target: dict[int, int] = {}
-        open_nodes: set[int] = set()
-        aliases = 0
-        # Depth-first, one child at a time: the stack holds the open collections (at most the depth
-        # budget), each with the next child to visit, never a list of all children.
-        nodes: list[int] = []
-        cursors: list[int] = []
-        node, depth = root, 0
-        while True:
-            ty = types[node]
-            if depth > budgets.depth:
-                raise InputError(self._too_deep(node))
-            if ty & rt.T_VALANCH:
-                anchors[rt.anchor_of(self.tree, node, key=False)] = node
-            if ty & rt.T_VALREF:
-                aliases += 1
-                if aliases > budgets.aliases:
-                    raise InputError(f"{self.doc.name}: more than {budgets.aliases} aliases; refused")
-                named = anchors.get(self._val(node)[1:])
-                if named is not None and named not in open_nodes:  # an open anchor is a cycle: no target
-                    target[node] = named
-            if ty & (rt.T_MAP | rt.T_SEQ):
-                open_nodes.add(node)
-                nodes.append(node)
-                cursors.append(first[node])
-            else:
-                self._measure(node, ty, size_of, added, height, target)
-            while nodes and cursors[-1] < 0:  # every child seen: the collection is complete
-                done = nodes.pop()
-                cursors.pop()
-                open_nodes.discard(done)
-                self._measure(done, types[done], size_of, added, height, target)
-            if not nodes:
-                break
-            node = cursors[-1]
-            cursors[-1] = nxt[node]
-            depth = len(nodes)
-        self.doc._alias_target = target
-
-    def _measure(self, node: int, ty: int, size_of: array, added: array, height: array,
-                 target: dict[int, int]) -> None:
-        """Size (nodes built, aliases expanded), nodes added by aliases, and height, of one node."""
-        t = self.t
-        budgets = self.budgets
-        if ty & rt.T_VALREF:
-            named = target.get(node)
-            size, tall = (size_of[named], height[named]) if named is not None else (1, 0)
-            extra = size - 1  # the alias stands for its anchor's nodes: all but one are added
-        elif ty & (rt.T_MAP | rt.T_SEQ):
-            size, extra, inner, deepest = 1, 0, 0, node
-            is_map = ty & rt.T_MAP
-            child = t.first_child[node]
-            while child >= 0:
-                size += size_of[child]
-                extra += added[child]
-                reach = height[child]
-                if is_map and t.key_len[child] == 2 and t.types[child] & rt.T_KEY_PLAIN and self._key(child) == "<<":
-                    # `<<: {a: ...}` puts a's value one level up; `<<: [m1, m2]` puts m1's keys' values two.
-                    resolved = target.get(child, child)
-                    reach -= 2 if t.types[resolved] & rt.T_SEQ else 1
-                if reach > inner:
-                    inner, deepest = reach, child
-                child = t.next_sibling[child]
-            tall = inner + 1
-            if tall > budgets.depth:
-                raise InputError(self._too_deep(deepest, built=True))  # the child that brings the depth
-        else:
-            size, extra, tall = 1, 0, 0
-        if extra > budgets.expanded_nodes:  # what aliases add, not what the file holds (the node budget)
-            line, _ = self.doc.position(self._offset(node))
-            raise InputError(
-                f"{self.doc.name}:{line}: aliases expand to more than {budgets.expanded_nodes:,} nodes "
-                "(an alias bomb?); refused without expanding"
-            )
-        size_of[node], added[node], height[node] = size, extra, tall
+        """Refuse past the alias count, the expanded size or the built depth; record alias targets."""
+        check_budgets(self, root)
 
     def _offset(self, node: int) -> int:
         off = self.t.key_off(node)
@@ -252,7 +173,7 @@ class Builder:
         t = self.t
         ty = t.types[node]
         if ty & rt.T_VALREF:
-            return self._alias(node)
+            return alias(self, node)
         anchor = rt.anchor_of(self.tree, node, key=False) if ty & rt.T_VALANCH else None
         if ty & (rt.T_MAP | rt.T_SEQ):
             if depth >= self.budgets.depth:
@@ -268,143 +189,146 @@ class Builder:
             value: object = self._map(node, depth) if ty & rt.T_MAP else self._seq(node, depth)
         else:
             value = self._scalar(node, ty)
+            if value.__class__ is str:
+                self.other_strings.add(value)  # type: ignore[arg-type]
         if anchor is not None:
             self.values[anchor] = value
             self.anchor_nodes[anchor] = node
         return value
 
-    def _child_value(self, child: int, cty: int, depth: int) -> object:
-        """A child's value; plain and quoted scalars inline (the hot path), the rest through build."""
-        if cty & _SLOW_TYPES:
-            return self.build(child, depth + 1)
+    def _seq(self, node: int, depth: int) -> list:
         t = self.t
-        ptr = t.val_ptr[child]
-        length = t.val_len[child]
-        off = ptr - t.base
-        if not ptr or not self.ascii or off < 0 or off + length > len(self.text):
-            text = self._val(child)  # no text, non-ASCII, or written outside the buffer (rapidyaml's arena)
-        else:
-            text = self.text[off:off + length]
-        if not cty & rt.T_VAL_PLAIN:
-            return text
+        types, nxt, val_ptr, val_len = t.types, t.next_sibling, t.val_ptr, t.val_len
+        base, text, limit = t.base, self.text, len(self.text)  # the text is "" unless the buffer is ASCII
+        known, quoted = self.plain_strings, self.quoted
+        items: list = []
+        append = items.append
+        child = t.first_child[node]
+        while child >= 0:
+            cty = types[child]
+            if cty & _SLOW_TYPES:
+                append(self.build(child, depth + 1))
+            else:  # a scalar, inline (the hot path; the same steps as in _map)
+                ptr, length = val_ptr[child], val_len[child]
+                off = ptr - base
+                value = text[off:off + length] if ptr and 0 <= off and off + length <= limit else self._val(child)
+                if not cty & _VAL_PLAIN:
+                    quoted.add(value)
+                    append(value)
+                elif value in known:
+                    append(value)
+                else:
+                    append(self._plain(child, value))
+            child = nxt[child]
+        return items
+
+    def _map(self, node: int, depth: int) -> dict:
+        t = self.t
+        types, nxt, key_ptr, key_len = t.types, t.next_sibling, t.key_ptr, t.key_len
+        val_ptr, val_len = t.val_ptr, t.val_len
+        base, text, limit = t.base, self.text, len(self.text)  # the text is "" unless the buffer is ASCII
+        known_keys, known, quoted = self.plain_keys, self.plain_strings, self.quoted
+        nested = depth + 1 < self.budgets.depth  # whether a collection value is within the depth budget
+        first = t.first_child
+        out: dict[str, object] = {}
+        merges: list[int] = []
+        child = t.first_child[node]
+        while child >= 0:
+            cty = types[child]
+            ptr, length = key_ptr[child], key_len[child]
+            off = ptr - base
+            key = text[off:off + length] if ptr and 0 <= off and off + length <= limit else self._key(child)
+            # A plain key seen before without a problem needs no check again (nor does its text).
+            if (cty & _KEY_FLAGS != _KEY_PLAIN or key not in known_keys) and self._check_key(child, cty, key):
+                merges.append(child)  # a merge key `<<`
+                child = nxt[child]
+                continue
+            if key in out:
+                self._duplicate(node, child, key)
+            slow = cty & _SLOW_TYPES
+            if not slow:  # a scalar, inline (the hot path; the same steps as in _seq)
+                ptr, length = val_ptr[child], val_len[child]
+                off = ptr - base
+                value = text[off:off + length] if ptr and 0 <= off and off + length <= limit else self._val(child)
+                if not cty & _VAL_PLAIN:
+                    quoted.add(value)
+                    out[key] = value
+                elif value in known:
+                    out[key] = value
+                else:
+                    out[key] = self._plain(child, value)
+            elif slow == _SEQ and nested:  # what build() and _seq() do for a sequence without anchor or tag
+                items: list = []
+                append = items.append
+                item = first[child]
+                while item >= 0:
+                    ity = types[item]
+                    if ity & _SLOW_TYPES:
+                        append(self.build(item, depth + 2))
+                    else:
+                        ptr, length = val_ptr[item], val_len[item]
+                        off = ptr - base
+                        value = text[off:off + length] if ptr and 0 <= off and off + length <= limit \
+                            else self._val(item)
+                        if not ity & _VAL_PLAIN:
+                            quoted.add(value)
+                            append(value)
+                        elif value in known:
+                            append(value)
+                        else:
+                            append(self._plain(item, value))
+                    item = nxt[item]
+                out[key] = items
+            elif slow == _MAP and nested:
+                out[key] = self._map(child, depth + 1)
+            else:
+                out[key] = self.build(child, depth + 1)
+            child = nxt[child]
+        for merge in merges:
+            merge_into(self, out, merge, depth)
+        return out
+
+    def _check_key(self, child: int, cty: int, key: str) -> bool:
+        """The checks on a mapping key, in order; True for a merge key (`<<`). A plain key that passes
+        them without a finding is remembered, so that its next occurrences skip them."""
+        self.other_keys.add(key)
+        if cty & (rt.T_KEYREF | rt.T_KEYTAG):
+            self._problem("Y006", Severity.ERROR, "aliases and tags on keys are not supported in fleet files",
+                          child, key=True)
+        if not cty & rt.T_KEY_PLAIN:
+            return False
+        if "#" in key or ":" in key:
+            _check_plain(child, key, key=True)
+        if key and key[0] in _SPECIAL_KEY_FIRST and (key[0] not in _LETTERS or key in _SPECIAL_WORDS):
+            if key == "<<":
+                return True
+            if key not in _ONE_LETTER_BOOLS:
+                try:
+                    old = yaml11_retype(key, resolve_core(key))
+                except IntegerTooLong:
+                    old = None  # keys stay strings; a reader of either version reads an integer
+                if old is not None:
+                    self._retyped(child, key, key, old, key=True)
+                    return False  # warned at every occurrence: not remembered
+        if not cty & (rt.T_KEYREF | rt.T_KEYTAG):
+            self.plain_keys.add(key)
+        return False
+
+    def _plain(self, child: int, text: str) -> object:
+        """A plain scalar's value (not seen before as a plain string): YAML 1.2 typing, misread checks.
+        A string that passes without a finding is remembered, so that its next occurrences skip this."""
         if not text:
             return None  # `key:` with no value is null in YAML 1.2, as in 1.1
         if "#" in text or ":" in text:
             _check_plain(child, text, key=False)
         first = text[0]
         if first not in _SPECIAL_FIRST or first in _LETTERS and text not in _SPECIAL_WORDS:
+            self.plain_strings.add(text)
             return text
-        return self._typed(child, text)
-
-    def _seq(self, node: int, depth: int) -> list:
-        t = self.t
-        types, nxt = t.types, t.next_sibling
-        items = []
-        child = t.first_child[node]
-        while child >= 0:
-            items.append(self._child_value(child, types[child], depth))
-            child = nxt[child]
-        return items
-
-    def _alias(self, node: int) -> object:
-        name = self._val(node)[1:]
-        value = self.values.get(name, _MISSING)
-        if value is _MISSING:
-            self._problem("Y004", Severity.ERROR, f"alias `*{name}` refers to no anchor defined before it",
-                          node, key=False)
-            return None
-        if value is _BUILDING:
-            self._cycle(node, name)
-            return None
+        value = self._typed(child, text)
+        if value.__class__ is str:
+            self.other_strings.add(value)  # type: ignore[arg-type]
         return value
-
-    def _cycle(self, node: int, name: str, *, merge: bool = False) -> None:
-        anchored = self.anchor_nodes.get(name, -1)
-        span = self.doc._node_span(anchored, at_key=True) if anchored >= 0 else None
-        where = f" (line {span.line})" if span else ""
-        what = f"merge key `<<: *{name}` merges" if merge else f"alias `*{name}` refers to"
-        self._problem(
-            "Y004", Severity.ERROR,
-            f"{what} the node anchored `&{name}`{where} that holds it: a cycle, which a fleet file "
-            "cannot hold; refer to another anchor",
-            node, key=merge,
-            related=(Related(self.doc.name, span, f"`&{name}` anchored here"),) if span else (),
-        )
-
-    def _map(self, node: int, depth: int) -> dict:
-        t = self.t
-        types, nxt, key_ptr, key_len = t.types, t.next_sibling, t.key_ptr, t.key_len
-        base, text = t.base, self.text
-        limit = len(text)
-        fast_keys = self.ascii
-        out: dict[str, object] = {}
-        merges: list[int] = []
-        child = t.first_child[node]
-        while child >= 0:
-            cty = types[child]
-            if cty & (rt.T_KEYREF | rt.T_KEYTAG):
-                self._problem("Y006", Severity.ERROR, "aliases and tags on keys are not supported in fleet files",
-                              child, key=True)
-            ptr = key_ptr[child]
-            off, length = ptr - base, key_len[child]
-            if fast_keys and ptr and 0 <= off and off + length <= limit:
-                key = text[off:off + length]
-            else:
-                key = self._key(child)
-            if key[:2] == "x-":
-                self.doc.user_keys = True
-            if cty & rt.T_KEY_PLAIN and ("#" in key or ":" in key):
-                _check_plain(child, key, key=True)
-            if cty & rt.T_KEY_PLAIN and key and key[0] in _SPECIAL_KEY_FIRST and \
-                    (key[0] not in _LETTERS or key in _SPECIAL_WORDS):
-                if key == "<<":
-                    merges.append(child)
-                    child = nxt[child]
-                    continue
-                if key not in _ONE_LETTER_BOOLS:
-                    try:
-                        old = yaml11_retype(key, resolve_core(key))
-                    except IntegerTooLong:
-                        old = None  # keys stay strings; a reader of either version reads an integer
-                    if old is not None:
-                        self._retyped(child, key, key, old, key=True)
-            if key in out:
-                self._duplicate(node, child, key)
-            out[key] = self._child_value(child, cty, depth)
-            child = nxt[child]
-        for merge in merges:
-            self._merge(out, merge, depth)
-        return out
-
-    def _merge(self, out: dict, node: int, depth: int) -> None:
-        t = self.t
-        if t.types[node] & rt.T_VALREF:
-            name = self._val(node)[1:]
-            if name not in self.values:
-                self.build(node, depth + 1)  # reports the undefined alias (Y004)
-                return
-            if self.values[name] is _BUILDING:
-                self._cycle(node, name, merge=True)
-                return
-        source = self.build(node, depth + 1)  # an inline `<<: {...}` is one level deeper, like any value
-        if isinstance(source, list):
-            items = []
-            child = t.first_child[self.doc._deref(node)] if t.types[node] & rt.T_VALREF else t.first_child[node]
-            for item in source:
-                reported = item is None and child >= 0 and t.types[child] & rt.T_VALREF and \
-                    self.values.get(self._val(child)[1:], _BUILDING) is _BUILDING  # undefined or a cycle: Y004
-                if not reported:
-                    items.append(item)
-                child = t.next_sibling[child] if child >= 0 else -1
-        else:
-            items = [source]
-        for item in items:
-            if not isinstance(item, dict):
-                self._problem("Y006", Severity.ERROR, "a merge key `<<` takes a mapping or a list of mappings",
-                              node, key=True)
-                return
-            for key, value in item.items():
-                out.setdefault(key, value)
 
     def _duplicate(self, parent: int, second: int, key: str) -> None:
         """Y002 on the second key, naming the first. Each mapping's keys are indexed at most once."""

@@ -16,13 +16,13 @@ What it guarantees (fleet-format.md, "Reading rules"):
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from dataclasses import dataclass, field
 
 from clawctl.adapters import ryml_tree as rt
 from clawctl.adapters import yamlguard
 from clawctl.adapters.yamlbuild import ALIAS_TYPES, Builder, Misread
+from clawctl.adapters.yamllines import LineIndex
 from clawctl.core.errors import InputError
 from clawctl.core.findings import Finding, Path, Severity, Span
 
@@ -31,10 +31,9 @@ MAX_ALIASES = 100_000
 MAX_EXPANDED_NODES = 2_000_000
 MAX_NODES = 3_000_000
 
-_BIG_TEXT = 1 << 20  # from this size on, line starts are found with numpy (a Python loop is too slow)
+_NOT_MARKS = bytes(b for b in range(256) if b not in b"\n,[{")  # deleted: what is left is the one-byte marks
+_COLONS_TO_NUL = bytes(0 if b in b"-?:" else 1 if b == 0 else b for b in range(256))
 _SPAN_SEARCH = 1_000  # nodes a position search looks at below a node before it asks the node's parents
-_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes: bytes - these = characters
-_BLOCK = 4096  # bytes per block of the continuation-byte count (columns on long non-ASCII lines)
 
 
 @dataclass(slots=True)
@@ -59,85 +58,43 @@ class LoadedYaml:
     _alias_target: dict[int, int] = field(default_factory=dict)  # alias node -> the node it names
     _index_cache: dict[int, dict[str, int]] = field(default_factory=dict)
     _seq_cache: dict[int, array] = field(default_factory=dict)
-    _line_starts: object = None  # a list, or a numpy array for big texts
-    _ascii: bool | None = None
-    _blocks: array | None = None
-    _line_cache: dict[int, str] = field(default_factory=dict)
+    _line_index: LineIndex | None = None
     _parents: tuple[array, array] | None = None
     _buf: bytearray = field(default_factory=bytearray)
+    _str: str | None = None  # the parsed buffer as a str, when it is ASCII (keys are sliced from it)
+    _merges: bool | None = None  # whether the text holds `<<` at all
     user_keys: bool = False  # some key starts with `x-`
+    # Every distinct mapping key and string value the document holds (None: not built): those of ``data``,
+    # and the few the value does not keep (`<<`, a duplicate key's first value, keys a mapping overrides).
+    keys: set[str] | None = None
+    strings: set[str] | None = None
+
+    def release(self) -> None:
+        """Drop the value, the tree and the position caches, keeping the text and its line index:
+        what a report's code frames read (:meth:`line_text`) once every position is known."""
+        self.data = self.keys = self.strings = None
+        self._tree = self._table = self._parents = None
+        self._root = -1
+        self._buf, self._str = bytearray(), None
+        self._alias_target, self._index_cache, self._seq_cache = {}, {}, {}
 
     # -- positions ---------------------------------------------------------------------------
-    def _starts(self):
-        if self._line_starts is None:
-            text = self.text
-            if len(text) < _BIG_TEXT:
-                starts = [0]
-                find = text.find
-                i = find(b"\n")
-                while i >= 0:
-                    starts.append(i + 1)
-                    i = find(b"\n", i + 1)
-                self._line_starts = starts
-            else:
-                import numpy as np
-
-                newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
-                starts = np.empty(len(newlines) + 1, dtype=np.int64)
-                starts[0] = 0
-                starts[1:] = newlines + 1
-                self._line_starts = starts
-        return self._line_starts
-
-    def _characters_before(self, offset: int) -> int:
-        """Characters in ``text[:offset]``, in time bounded by the block size (not the text size)."""
-        if self._blocks is None:
-            counts = array("q", [0])
-            text, total = self.text, 0
-            for start in range(0, len(text), _BLOCK):
-                chunk = text[start:start + _BLOCK]
-                total += len(chunk) - len(chunk.translate(None, _CONTINUATION))
-                counts.append(total)
-            self._blocks = counts
-        block = offset // _BLOCK
-        chunk = self.text[block * _BLOCK:offset]
-        continuation = self._blocks[block] + len(chunk) - len(chunk.translate(None, _CONTINUATION))
-        return offset - continuation
+    def _lines(self) -> LineIndex:
+        if self._line_index is None:
+            self._line_index = LineIndex(self.text)
+        return self._line_index
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a byte offset; columns count characters, not bytes."""
-        starts = self._starts()
-        offset = max(0, min(offset, len(self.text)))
-        line = bisect.bisect_right(starts, offset) - 1
-        start = int(starts[line])
-        if self._ascii is None:
-            self._ascii = self.text.isascii()
-        if self._ascii:
-            column = offset - start
-        elif offset - start <= _BLOCK:
-            column = len(self.text[start:offset].translate(None, _CONTINUATION))
-        else:  # a long line: count through the block index rather than copy the line
-            column = self._characters_before(offset) - self._characters_before(start)
-        return line + 1, column + 1
+        return self._lines().position(offset)
 
     def line_text(self, line: int) -> str:
-        cached = self._line_cache.get(line)
-        if cached is not None:
-            return cached
-        starts = self._starts()
-        if not 1 <= line <= len(starts):
-            return ""
-        start = int(starts[line - 1])
-        end = int(starts[line]) - 1 if line < len(starts) else len(self.text)
-        out = self.text[start:end].decode("utf-8", "replace").rstrip("\r")
-        if len(self._line_cache) >= 64:  # findings come sorted: the same few lines are asked again and again
-            self._line_cache.clear()
-        self._line_cache[line] = out
-        return out
+        """Line ``line`` (1-based) of the text, without its line break ("" past the end)."""
+        return self._lines().line_text(line)
 
     @property
     def line_count(self) -> int:
-        return len(self._starts())
+        return self._lines().lines
 
     def span_of(self, offset: int, length: int) -> Span:
         line, column = self.position(offset)
@@ -204,12 +161,17 @@ class LoadedYaml:
             up = parent[up]
         return None
 
+    def _has_merges(self) -> bool:
+        if self._merges is None:
+            self._merges = b"<<" in self.text  # no `<<` in the text, no merge key anywhere
+        return self._merges
+
     def _merge_sources(self, node: int) -> list[int]:
         """The mappings a mapping merges (`<<: *a`, `<<: [*a, *b]`, `<<: {k: v}`), in order."""
         table = self._table
         assert table is not None
         out: list[int] = []
-        child = table.first_child[node]
+        child = table.first_child[node] if self._has_merges() else -1
         while child >= 0:
             if table.key_len[child] == 2 and table.types[child] & rt.T_KEY_PLAIN and self._key_text(child) == "<<":
                 target = self._deref(child)
@@ -236,6 +198,19 @@ class LoadedYaml:
             return cache[node]
         table = self._table
         assert table is not None
+        if not self._has_merges() and self._str is not None:  # the common case, the same index in one loop
+            text, base, limit, key_ptr, key_len, nxt = \
+                self._str, table.base, len(self._str), table.key_ptr, table.key_len, table.next_sibling
+            index: dict[str, int] = {}
+            child = table.first_child[node]
+            while child >= 0:
+                ptr, length = key_ptr[child], key_len[child]
+                off = ptr - base
+                index[text[off:off + length] if ptr and 0 <= off and off + length <= limit
+                      else self._key_text(child)] = child
+                child = nxt[child]
+            cache[node] = index
+            return index
         stack: list[tuple[int, list[int] | None]] = [(node, None)]
         pending = {node}
         while stack:
@@ -248,7 +223,7 @@ class LoadedYaml:
                         pending.add(source)
                         stack.append((source, None))
                 continue
-            index: dict[str, int] = {}
+            index = {}
             child = table.first_child[current]
             while child >= 0:
                 name = self._key_text(child)
@@ -325,6 +300,8 @@ class LoadedYaml:
         assert table is not None
         off, length = table.key_off(node), table.key_len[node]
         if 0 <= off and off + length <= len(self._buf):
+            if self._str is not None:
+                return self._str[off:off + length]
             return self._buf[off:off + length].decode("utf-8", "replace")
         return rt.text_at(self._tree, node, key=True)
 
@@ -345,8 +322,11 @@ def node_estimate(text: bytes) -> int:
     estimate is about 1.5 times the true count; it is at least the true count for the shapes a
     large input can take (long flow or block sequences and mappings, one item a line or many).
     """
-    return (text.count(b"\n") + text.count(b",") + text.count(b"[") + text.count(b"{")
-            + text.count(b"- ") + text.count(b"? ") + text.count(b": ") + 4)
+    # The same sum as text.count(b"\n") + text.count(b",") + text.count(b"[") + text.count(b"{")
+    # + text.count(b"- ") + text.count(b"? ") + text.count(b": ") + 4, in three passes instead of
+    # seven: the one-byte marks are what is left once every other byte is deleted, and the three
+    # two-byte ones are a NUL then a space once `-`, `?` and `:` become NUL (and NUL becomes 1).
+    return len(text.translate(None, _NOT_MARKS)) + text.translate(_COLONS_TO_NUL).count(b"\0 ") + 4
 
 
 def load_yaml(name: str, text: bytes, budgets: Budgets | None = None) -> LoadedYaml:
@@ -402,7 +382,9 @@ def load_yaml(name: str, text: bytes, budgets: Budgets | None = None) -> LoadedY
         return doc  # empty document: data stays None
     doc._root = root
     builder = Builder(doc, tree, table, buf, budgets)
-    if any(t & ALIAS_TYPES for t in table.types):
+    if builder.ascii:
+        doc._str = builder.text
+    if b"*" in text and any(t & ALIAS_TYPES for t in table.types):  # no `*`, no alias
         builder.check_budgets(root)
     try:
         doc.data = builder.build(root, 0)
@@ -411,6 +393,8 @@ def load_yaml(name: str, text: bytes, budgets: Budgets | None = None) -> LoadedY
         doc.problems.append(yamlguard.misread_finding(doc, misread))
         doc.data = None
         return doc
+    doc.keys, doc.strings = builder.keys(), builder.strings()
+    doc.user_keys = any(key.startswith("x-") for key in doc.keys)
     if not text.endswith((b"\n", b"\r")):
         yamlguard.clip_at_end_of_text(doc, root)
     return doc

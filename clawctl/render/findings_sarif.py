@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity, Span, json_path
@@ -30,6 +33,11 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 def artifact_location(file: str) -> dict[str, str]:
     """A relative path stays relative to ``%SRCROOT%``; an absolute one becomes a ``file:`` URI."""
+    return dict(_artifact_location(file))
+
+
+@lru_cache(maxsize=1024)  # every result of a file has the same one
+def _artifact_location(file: str) -> dict[str, str]:
     if file in STDIN_NAMES:
         return {"uri": file}
     path = PurePath(file)
@@ -116,7 +124,28 @@ def sarif_log(report: LintReport, tool_version: str) -> dict[str, Any]:
 
 
 def render_sarif(report: LintReport, tool_version: str) -> str:
-    return json.dumps(sarif_log(report, tool_version), indent=2) + "\n"
+    return indented_json(sarif_log(report, tool_version)) + "\n"
+
+
+_PLAIN = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII, and the line breaks of the indentation
+
+
+def indented_json(value: dict[str, Any]) -> str:
+    """``json.dumps(value, indent=2)``, written by orjson (ten times faster: a log of 10,000 results is
+    9 MB) whenever that is the same text.
+
+    It is, but for what orjson writes as it is where json escapes it (``\\uXXXX``): a character outside
+    printable ASCII, DEL included; so any such byte in orjson's text, or anything orjson refuses (an
+    integer past 64 bits, a lone surrogate), and json writes the log. Floats orjson would write its own
+    way, and a SARIF log holds none.
+    """
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value, indent=2)
+    if out.translate(None, _PLAIN):
+        return json.dumps(value, indent=2)
+    return out.decode("ascii")
 
 
 def sarif(report: LintReport, env: Env) -> str:

@@ -1,20 +1,22 @@
 """Findings for people: `file:line:col: CODE [severity] message`, a code frame, and a summary.
 
 Without colour (a pipe, CI, NO_COLOR) lines are written straight to the stream: a fleet with
-thousands of findings prints in a fraction of a second. With colour, rich styles them.
+thousands of findings prints in a fraction of a second, and rich is not even imported. With colour,
+rich styles them.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from clawctl.core.env import Env
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.lint.masking import LINE_MASK
 from clawctl.core.lint.report import LintReport, LintStatistics
-from clawctl.render.console import console
 from clawctl.render.safe import safe_with_columns, terminal_safe
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MAX_FRAME = 200  # characters of a source line shown in a frame
@@ -24,22 +26,47 @@ _MASKED = frozenset({"X001", "X002"})  # findings about secrets also mask their 
 
 
 class _Out:
-    def __init__(self, console: Console) -> None:
+    """Where the lines go: a rich console that styles them, or (``console`` None, or a console without
+    colour) plain lines written to ``stream`` (the console's own when there is one)."""
+
+    def __init__(self, console: Console | None, stream: TextIO | None = None) -> None:
         self.console = console
-        self.plain = console.color_system is None
+        self.plain = console is None or console.color_system is None
+        self.stream = console.file if console is not None else stream
         self.buffer: list[str] = []
 
     def line(self, *parts: Part) -> None:
         if self.plain:
             self.buffer.append("".join(text for text, _ in parts))
         else:
+            from rich.text import Text
+
+            assert self.console is not None
             self.console.print(Text.assemble(*((t, s or "") for t, s in parts)))
 
     def flush(self) -> None:
         if self.buffer:
-            self.console.file.write("\n".join(self.buffer) + "\n")
-            self.console.file.flush()
+            assert self.stream is not None
+            self.stream.write("\n".join(self.buffer) + "\n")
+            self.stream.flush()
             self.buffer.clear()
+
+
+def _out(env: Env) -> _Out:
+    """The env's console on a terminal that may take colour; elsewhere (a pipe, CI, `NO_COLOR`,
+    `--no-color`), where its console would style nothing either, the stream itself."""
+    if env.colour_allowed and _isatty(env.stdout):
+        from clawctl.render.console import console
+
+        return _Out(console(env))
+    return _Out(None, env.stdout)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _pieces(report: LintReport, file: str, number: int) -> list[tuple[str, bool]]:
@@ -135,8 +162,7 @@ def _headline(f: Finding) -> tuple[Part, ...]:
             (terminal_safe(f.message), None))
 
 
-def render_text(report: LintReport, console: Console, *, frames: bool = True) -> None:
-    out = _Out(console)
+def render_text(report: LintReport, out: _Out, *, frames: bool = True) -> None:
     for f in report.findings:
         out.line(*_headline(f))
         if frames:
@@ -154,8 +180,7 @@ def render_text(report: LintReport, console: Console, *, frames: bool = True) ->
     out.flush()
 
 
-def render_statistics(report: LintReport, console: Console) -> None:
-    out = _Out(console)
+def render_statistics(report: LintReport, out: _Out) -> None:
     for code, severity, count in report.statistics():
         info = report.rules.get(code)
         name = info.name if info else ""
@@ -164,8 +189,8 @@ def render_statistics(report: LintReport, console: Console) -> None:
 
 
 def text(report: LintReport, env: Env) -> None:
-    render_text(report, console(env))
+    render_text(report, _out(env))
 
 
 def statistics(result: LintStatistics, env: Env) -> None:
-    render_statistics(result.report, console(env))
+    render_statistics(result.report, _out(env))

@@ -100,3 +100,21 @@ def test_merge_reports_duplicate_agents_and_sections():
     assert f.agents["a"].file == "one.yaml"
     assert {(x.code, x.file) for x in findings} == {("A001", "two.yaml"), ("S006", "two.yaml")}
     assert f.traffic.sla.wait == 30
+
+
+@pytest.mark.parametrize("hours", [
+    {"schedule": "9AM-6PM weekdays"}, {"schedule": "22:00-06:00 Mon,Wed,Fri"},
+    {"start": "09:00", "end": "17:30"}, {"start": "9AM", "end": "5PM", "days": ["mon", "tue"]},
+    {"start": "09:00", "end": "17:00", "days": "Mon-Fri"},
+])
+def test_business_hours_are_the_parsed_window_every_time(hours):
+    """The window is parsed when the model is validated and again (from a cache) when asked for:
+    the same value as parsing it afresh, each time."""
+    from clawctl.core import schedule as sched
+    from clawctl.core.model.agent import BusinessHours
+
+    model = BusinessHours.model_validate({"timezone": "UTC", **hours})
+    expected = sched.parse_schedule(hours["schedule"]) if "schedule" in hours else \
+        sched.hours_from_parts(hours["start"], hours["end"], hours.get("days"))
+    assert model.hours == expected and model.hours == model.hours
+    assert model == BusinessHours.model_validate({"timezone": "UTC", **hours})

@@ -91,3 +91,13 @@ def test_secret_screen_lets_private_key_spellings_through(tmp_path):
     found = lint(tmp_path, fleet="agents:\n" + PAIR + "x-sso:\n  privatekey: 3f9a8b7c6d5e4f3a2b1c\n"
                  "  signing-private-key: 3f9a8b7c6d5e4f3a2b1c\n")
     assert [(f.code, f.path[-1]) for f in found] == [("X002", "privatekey"), ("X002", "signing-private-key")]
+
+
+def test_b001_never_suggests_the_agent_itself(tmp_path):
+    """A typo near the agent's own id suggests another agent, or nothing: naming itself would be B002."""
+    found = lint(tmp_path, fleet="agents:\n  web: {backups: [wbe]}\n  api: {backups: [web]}\n")
+    (b001,) = [f for f in found if f.code == "B001"]
+    assert "did you mean `web`" not in b001.message and "`wbe`" in b001.message
+    found = lint(tmp_path, fleet="agents:\n  web: {backups: [webx]}\n  webs: {backups: [web]}\n")
+    (b001,) = [f for f in found if f.code == "B001"]
+    assert "did you mean `webs`" in b001.message  # `web` is nearer, but it is the agent itself

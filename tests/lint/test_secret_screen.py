@@ -223,6 +223,31 @@ def test_pre_screen_passes_every_file_the_screen_flags(doc, flow):
         assert may_hold_secret(text.encode("utf-8")), text
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCS, st.booleans())
+def test_the_screen_given_the_loaders_keys_and_strings_flags_what_the_whole_walk_flags(doc, flow):
+    """With the loader's sets of keys and strings the screen skips what cannot be flagged (everything,
+    when no key or string is shaped like a credential and no key names a secret): the same flags, in
+    the same order, as the walk of every value."""
+    text = ((json.dumps(doc, separators=(",", ":")) + "\n") if flow else _block(doc)).encode("utf-8")
+    loaded = load_yaml("f.yaml", text)
+    assert loaded.keys is not None and loaded.strings is not None
+    assert screen(loaded.data, text, loaded.keys, loaded.strings) == screen(loaded.data, text)
+    assert screen(loaded.data, None, loaded.keys, loaded.strings) == screen(loaded.data)
+
+
+@pytest.mark.parametrize("text", [
+    PAIR,  # nothing secret-named or shaped: no walk at all
+    PAIR + "defaults:\n  auth: {token_env: SALES_TOKEN}\n",  # `auth` names a secret only for a token-shaped value
+    PAIR + "x-a:\n  auth: [q7Vd2LxR9kWm4TzB1pHs, region]\n",  # ... and this one is
+    PAIR + "x-b: {password: 12345678, note: [a, {pwd: hunter22}]}\n",  # values under a strong key
+    PAIR + "x-c: Bearer abc.def-123\n",  # a shaped value: the whole walk
+])
+def test_each_shortcut_of_the_screen_flags_what_the_whole_walk_flags(text):
+    loaded = load_yaml("f.yaml", text.encode("utf-8"))
+    assert screen(loaded.data, None, loaded.keys, loaded.strings) == screen(loaded.data)
+
+
 # -- never shown -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "junit"])

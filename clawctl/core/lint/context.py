@@ -12,3 +12,5 @@ class LintContext:
     fleet: Fleet
     raw: dict[str, object] = field(default_factory=dict)  # file -> the YAML value as loaded
     texts: dict[str, bytes] = field(default_factory=dict)  # file -> its source text
+    # What several rules derive from the fleet, computed once by the first rule that needs it (name -> value)
+    memo: dict[str, object] = field(default_factory=dict)

@@ -25,6 +25,8 @@ class ParsedFile:
     text: bytes = b""  # the source, for rules that pre-screen it (secrets)
     user_keys: bool = True  # whether any key may start with `x-` (False lets the engine skip a pass)
     secrets: list[Flagged] = field(default_factory=list)  # set by the engine: what the secret screen flags
+    keys: set[str] | None = None  # every distinct mapping key of data (or more), when the loader knows them
+    strings: set[str] | None = None  # every distinct string value of data (or more), when the loader knows them
 
 
 @dataclass
@@ -69,7 +71,7 @@ def build_fleets(files: Sequence[ParsedFile]) -> tuple[list[LintContext], list[F
         if parsed.data is not None:
             # Every file is screened, whatever its shape: what the screen flags is masked wherever
             # the file is shown or stored, also when X002 is not selected or is suppressed.
-            parsed.secrets = screen(parsed.data, parsed.text or None)
+            parsed.secrets = screen(parsed.data, parsed.text or None, parsed.keys, parsed.strings)
         shape = list(_shape_findings(parsed))
         findings.extend(shape)
         if shape or not isinstance(parsed.data, dict):

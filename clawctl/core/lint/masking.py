@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from clawctl.core.findings import Path, Span
 from clawctl.core.lint.rules.x_secrets import (
@@ -107,6 +108,11 @@ _LINE_SHAPES = re.compile(
 
 def line_secrets(text: str) -> list[tuple[int, int]]:
     """``[start, end)`` ranges of one source line that the screen would flag, judged from the text alone."""
+    return list(_line_secrets(text))
+
+
+@lru_cache(maxsize=4096)  # a fleet repeats lines (team mates' channels, the same schedules): judge each once
+def _line_secrets(text: str) -> tuple[tuple[int, int], ...]:
     out: list[tuple[int, int]] = []
     for m in _LINE_PAIR.finditer(text):
         value = m.group("value").rstrip()
@@ -119,7 +125,7 @@ def line_secrets(text: str) -> list[tuple[int, int]]:
     for m in URL.finditer(text):
         if url_carries_secret(m.group()):
             out.append(m.span())
-    return out
+    return tuple(out)
 
 
 class MaskedSource:

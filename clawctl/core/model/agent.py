@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from clawctl.core import schedule as sched
@@ -24,7 +25,8 @@ class BusinessHours(Section):
     end: str | None = Field(None, description="`17:00` or `5PM`; before the start means it crosses midnight")
     days: list[str] | str | None = Field(None, description="`[mon, tue]`, `weekdays`, `Mon-Fri`; default daily")
 
-    _hours: sched.Hours | None = PrivateAttr(None)
+    # No private attribute holds the parsed hours: pydantic initialises private attributes in Python for
+    # every instance, which cost more than the parse (schedules repeat: parsing is cached).
 
     @model_validator(mode="after")
     def _parse(self) -> "BusinessHours":
@@ -33,25 +35,31 @@ class BusinessHours(Section):
                 raise PydanticCustomError(
                     "clawctl_schedule", "give either `schedule` or `start`/`end`/`days`, not both"
                 )
-            try:
-                self._hours = sched.parse_schedule(self.schedule)
-            except ValueError as exc:
-                raise PydanticCustomError("clawctl_schedule", str(exc)) from None
-        elif self.start is not None and self.end is not None:
-            try:
-                self._hours = sched.hours_from_parts(self.start, self.end, self.days)
-            except ValueError as exc:
-                raise PydanticCustomError("clawctl_schedule", str(exc)) from None
-        else:
+        elif self.start is None or self.end is None:
             raise PydanticCustomError(
                 "clawctl_schedule", "business hours need `schedule` (e.g. `9AM-6PM weekdays`) or `start` and `end`"
             )
+        try:
+            self._hours_of()
+        except ValueError as exc:
+            raise PydanticCustomError("clawctl_schedule", str(exc)) from None
         return self
+
+    def _hours_of(self) -> sched.Hours:
+        if self.schedule is not None:
+            return sched.parse_schedule(self.schedule)
+        days = tuple(self.days) if isinstance(self.days, list) else self.days
+        return _hours_from_parts(self.start, self.end, days)  # type: ignore[arg-type]
 
     @property
     def hours(self) -> sched.Hours:
-        assert self._hours is not None
-        return self._hours
+        """The weekly window (parsed when validated; the same value each time)."""
+        return self._hours_of()
+
+
+@lru_cache(maxsize=2048)
+def _hours_from_parts(start: str, end: str, days: tuple[str, ...] | str | None) -> sched.Hours:
+    return sched.hours_from_parts(start, end, list(days) if isinstance(days, tuple) else days)
 
 
 class Auth(Section):

@@ -20,6 +20,7 @@ class Section(BaseModel):
         populate_by_name=True,
         json_schema_extra=_x_keys_schema,
         hide_input_in_errors=True,
+        defer_build=True,
     )
 
 

@@ -22,6 +22,8 @@ KNOWN_CHANNELS = (
     "email", "website_chat", "voice",
 )
 
+_KNOWN = frozenset(KNOWN_CHANNELS)
+
 declare("A001", "duplicate-agent", Severity.ERROR, "An agent id defined in two files of one fleet.", """
     Files of one fleet merge their `agents`; each id may appear once. The finding names the other file.
 """)
@@ -55,13 +57,13 @@ def unknown_channel(ctx: LintContext) -> Iterator[Finding]:
         else:
             continue
         for i, channel in enumerate(agent.channels):
-            if channel not in KNOWN_CHANNELS:
+            if channel not in _KNOWN:
                 yield finding("A003", f"unknown channel `{channel}`{did_you_mean(channel, KNOWN_CHANNELS)}",
                               agent.file, (*base, i))
     traffic = ctx.fleet.traffic
     if traffic and traffic.mix:
         for i, entry in enumerate(traffic.mix):
-            if entry.channel and entry.channel not in KNOWN_CHANNELS:
+            if entry.channel and entry.channel not in _KNOWN:
                 yield finding("A003", f"unknown channel `{entry.channel}`{did_you_mean(entry.channel, KNOWN_CHANNELS)}",
                               ctx.fleet.where("traffic"), ("traffic", "mix", i, "channel"))
 

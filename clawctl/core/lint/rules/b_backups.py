@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.lint.catalogue import finding, rule
 from clawctl.core.lint.context import LintContext
+from clawctl.core.model.agent import Agent
 from clawctl.core.suggest import did_you_mean
 
 
@@ -20,6 +21,8 @@ def unknown_backup(ctx: LintContext) -> Iterator[Finding]:
         for i, backup in enumerate(agent.backups):
             if backup not in agents:
                 hint = did_you_mean(backup, agents)
+                if hint == f" (did you mean `{agent.id}`?)":  # never the agent itself (that would be B002)
+                    hint = did_you_mean(backup, [a for a in agents if a != agent.id])
                 yield finding("B001", f"backup `{backup}` of agent `{agent.id}` names no agent in the fleet{hint}",
                               agent.file, _backup_path(agent, i))
 
@@ -72,19 +75,46 @@ def backup_channels(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _coverage(ctx: LintContext, attr: str, code: str) -> Iterator[Finding]:
-    agents = ctx.fleet.agents
-    for agent in agents.values():
-        backups = [agents[b] for b in dict.fromkeys(agent.backups) if b in agents and b != agent.id]
-        if not backups:
+    backups_of = _backups(ctx)
+    have = _sets(ctx, attr)
+    for agent in ctx.fleet.agents.values():
+        backups = backups_of[agent.id]
+        needed = have[agent.id]
+        if not backups or not needed:
             continue
-        needed = set(getattr(agent, attr))
-        covered = set().union(*(set(getattr(b, attr)) for b in backups))
-        missing = sorted(needed - covered)
+        covered = have[backups[0].id]
+        if needed <= covered:
+            continue  # the first backup covers it all (team mates usually do)
+        for backup in backups[1:]:
+            covered = covered | have[backup.id]
+        missing = needed - covered
         if missing:
-            names = ", ".join(f"`{m}`" for m in missing)
+            names = ", ".join(f"`{m}`" for m in sorted(missing))
             what = "capabilities" if attr == "capabilities" else "channels"
             yield finding(code, f"no backup of agent `{agent.id}` covers its {what} {names}",
                           agent.file, _backup_path(agent, 0))
+
+
+def _backups(ctx: LintContext) -> dict[str, list[Agent]]:
+    """Each agent's backups that are other agents of the fleet, each once, in order (for B004 to B006;
+    computed once per fleet)."""
+    memo = ctx.memo.get("backups")
+    if memo is None:
+        agents = ctx.fleet.agents
+        memo = ctx.memo["backups"] = {
+            agent.id: [agents[b] for b in dict.fromkeys(agent.backups) if b in agents and b != agent.id]
+            for agent in agents.values()
+        }
+    return memo  # type: ignore[return-value]
+
+
+def _sets(ctx: LintContext, attr: str) -> dict[str, frozenset[str]]:
+    """Each agent's capabilities or channels as a set (computed once per fleet)."""
+    key = f"sets:{attr}"
+    memo = ctx.memo.get(key)
+    if memo is None:
+        memo = ctx.memo[key] = {agent.id: frozenset(getattr(agent, attr)) for agent in ctx.fleet.agents.values()}
+    return memo  # type: ignore[return-value]
 
 
 @rule("B006", "backup-same-region", Severity.WARNING, "Every backup sits in the agent's own region.", """
@@ -92,9 +122,9 @@ def _coverage(ctx: LintContext, attr: str, code: str) -> Iterator[Finding]:
     should live in another region (or the region's `failover.regions` recovery site).
 """)
 def backup_same_region(ctx: LintContext) -> Iterator[Finding]:
-    agents = ctx.fleet.agents
-    for agent in agents.values():
-        backups = [agents[b] for b in agent.backups if b in agents and b != agent.id]
+    backups_of = _backups(ctx)
+    for agent in ctx.fleet.agents.values():
+        backups = backups_of[agent.id]  # (a backup listed twice changes nothing here)
         if agent.region and backups and all(b.region == agent.region for b in backups):
             yield finding("B006", f"every backup of agent `{agent.id}` is in its own region `{agent.region}`; "
                           "a regional outage takes them all", agent.file, _backup_path(agent, 0))

@@ -39,10 +39,13 @@ def undefined_isolation(ctx: LintContext) -> Iterator[Finding]:
 """)
 def data_outside_level(ctx: LintContext) -> Iterator[Finding]:
     levels = {lv.level: lv for lv in _levels(ctx)}
+    allowed_sets = {lv.level: frozenset(lv.data_classes) for lv in levels.values() if lv.data_classes is not None}
     for agent in ctx.fleet.agents.values():
         level = levels.get(agent.isolation or "")
         if level is None or level.data_classes is None:
             continue
+        if allowed_sets[level.level].issuperset(agent.data_access):
+            continue  # the common case: nothing to report
         for i, data_class in enumerate(agent.data_access):
             if data_class not in level.data_classes:
                 path = ("agents", agent.id, "data_access", i) if agent.spec.data_access is not None \

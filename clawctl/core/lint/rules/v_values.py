@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from clawctl.core.agent_records import safe_path_component
 from clawctl.core.findings import Finding, Severity
 from clawctl.core.lint.catalogue import declare, finding, rule
 from clawctl.core.lint.context import LintContext
@@ -69,6 +68,9 @@ def bad_fleet_name(ctx: LintContext) -> Iterator[Finding]:
         return
     why = _name_problem(name)
     if why is not None:
+        # imported here: it brings hashlib, which only this finding needs
+        from clawctl.core.agent_records import safe_path_component
+
         yield finding("V008", f"fleet name `{name}` {why}; clawctl uses the name in folder and file names, where "
                       f"it would become `{safe_path_component(name)}`: use letters, digits, `.`, `_` and `-`",
                       ctx.fleet.where("metadata"), ("metadata", "name"))

@@ -12,174 +12,33 @@ finding was suppressed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from clawctl.core.findings import Finding, Path, Severity
 from clawctl.core.lint.catalogue import declare, finding
+from clawctl.core.lint.secret_shapes import (  # noqa: F401 - URL, _opaque, url_carries_secret: re-exported
+    _NONE,
+    _PLACEHOLDER,
+    _SECRET_VALUES,
+    _STRONG,
+    _STRONG_KEYS,
+    URL,
+    _flag_value,
+    _key_kind,
+    _last_key,
+    _opaque,
+    credential_shaped,
+    looks_like_secret,
+    url_carries_secret,
+)
 
 declare("X001", "literal-secret", Severity.ERROR, "A secret written into the fleet file.", """
     Tokens and passwords never belong in a fleet file, which lives in git. Name the environment
     variable that holds the token: `auth: {token_env: SALES_AGENT_TOKEN}`. Credentials inside an
     endpoint URL count too. clawctl never prints, logs or stores the token itself.
 """)
-
-# -- key names --------------------------------------------------------------------------------------
-# A key is judged by its last word: after a `_`/`-`, a camelCase boundary, or the start of the key.
-# `token_env`, `password_file` and `secret_name` end in another word: they name where a secret lives.
-_BOUNDARY = r"(?:^|_|-|(?<=[a-z0-9])(?=[A-Z]))"
-# Any value under these keys is a secret.
-_STRONG_KEYS = re.compile(
-    _BOUNDARY + r"(?i:token|password|passwd|pwd|passphrase|secret|api[_-]?key|apikey|private[_-]?key"
-    r"|privatekey|credentials?|bearer)$"
-)
-# These words also name ordinary things (a label `key: region`, `auth: required`): a value under them
-# is a secret only when it is shaped like one (:func:`_opaque`, :func:`credential_shaped`).
-_WEAK_KEYS = re.compile(
-    _BOUNDARY + r"(?i:key|auth|auth[_-]?header|authorization|sig|signature|cookie|hmac|salt)$"
-)
-# Query parameters of a URL that carry a credential: any value they hold is one.
-_SECRET_PARAMS = re.compile(
-    r"(?i:(?:.*[_-])?(?:access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|key|api[_-]?key"
-    r"|apikey|sig|signature|password|passwd|pwd|secret|client[_-]?secret|credentials?|auth|code|session"
-    r"|sessionid))$"
-)
-
-# -- value shapes -----------------------------------------------------------------------------------
-# Well-known credential shapes (prefixes documented by their issuers), and HTTP credentials.
-_SECRET_VALUES = re.compile(
-    r"^(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}"
-    r"|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})$"
-)
-# `Bearer <token>` / `Token <token>`: the token has a digit or a token character, so that prose such as
-# "Bearer authentication" is not taken for one. `Basic <base64>` is judged by :func:`_basic`.
-_SCHEME_TOKEN = re.compile(r"^(?i:bearer|token)\s+([A-Za-z0-9._~+/=-]{8,})$")
-_BASIC = re.compile(r"^(?i:basic)\s+([A-Za-z0-9+/=_-]{8,})$")
-# A quick test that every credential shape below passes (one match instead of five).
-_MAY_BE_SHAPED = re.compile(r"(?:sk-|gh[pousr]_|github_pat_|xox|AKIA|AIza|glpat-|eyJ|(?i:bearer|token|basic)\s)"
-                            r"|.*?(?:-----BEGIN|://)", re.DOTALL)
-_PEM_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
-URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
-# Values that name where a secret lives or stand in for one: never secrets themselves.
-_PLACEHOLDER = re.compile(r"^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\*+|<[^<>]*>)$")
-# An opaque token: one word of token characters.
-_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_.~-]{16,}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_HEX = re.compile(r"^[0-9a-fA-F]{16,}$")
-_SEGMENT = re.compile(r"[A-Za-z0-9]+")
-_RUN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")  # a word, a capitalised word, an acronym, a number
-_LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
-
-def _opaque(value: str) -> bool:
-    """Whether ``value`` is shaped like a generated token rather than a name or a word.
-
-    One word of at least 16 token characters (letters, digits, ``+/=_.~-``) with at least 12 letters
-    and digits that is a UUID; hexadecimal or base64 (``+``, ``=`` padding) mixing letters and digits;
-    a run of 16 letters and digits that switches between letters and digits at least 4 times; or text
-    that is not made of words: less than half of its letters and digits in runs of 4 or more (`Agent`,
-    `primary`, `2024`) or in short pieces between separators (`eu`, `v2`), or a change of run (lower
-    to upper case, letter to digit) at 3 or more of every 10 places. Random tokens of 20 characters
-    pass one of these about 98 times in 100 (letters and digits), names such as `eu-west-1-primary`,
-    `salesAgentPrimary2` or `ubuntu-22.04-lts-x86_64` none.
-    """
-    if not _TOKEN_CHARS.match(value):
-        return False
-    if _UUID.match(value):
-        return True
-    segments = _SEGMENT.findall(value)
-    alnum = "".join(segments)
-    if len(alnum) < 12:
-        return False
-    mixed = any(c.isdigit() for c in alnum) and any(c.isalpha() for c in alnum)
-    if mixed and (_HEX.match(value) or "+" in value or value.endswith("=")):
-        return True
-    if any(len(s) >= 16 and len(_LETTER_DIGIT.findall(s)) >= 4 for s in segments):
-        return True
-    runs = [(s, _RUN.findall(s)) for s in segments]
-    wordish = sum(len(s) if len(s) <= 3 else sum(len(r) for r in rs if len(r) >= 4) for s, rs in runs)
-    pairs = sum(len(s) - 1 for s in segments)
-    changes = sum(len(rs) - 1 for _, rs in runs)
-    return wordish * 2 < len(alnum) or (pairs > 0 and changes * 10 >= pairs * 3)
-
-
-def _basic(value: str) -> bool:
-    """`Basic <base64>` HTTP credentials: base64 of `user:password`, or base64 with a digit or padding."""
-    m = _BASIC.match(value)
-    if m is None:
-        return False
-    token = m.group(1)
-    if any(c.isdigit() or c in "+/=" for c in token):
-        return True
-    try:
-        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=False)
-    except (binascii.Error, ValueError):
-        return False
-    return b":" in decoded
-
-
-def url_carries_secret(url: str) -> bool:
-    """Whether a URL carries a credential: a password or a token as its user, or a secret query parameter."""
-    rest = url.partition("://")[2]
-    if "@" not in rest and "?" not in rest and "#" not in rest:
-        return False
-    before_query = re.split(r"[?#]", rest, maxsplit=1)[0]
-    if "@" in before_query:  # the last `@` before the query ends the user part, even with a `/` in it
-        user, colon, password = before_query.rpartition("@")[0].partition(":")
-        if (colon and password) or _opaque(user) or _SECRET_VALUES.match(user):
-            return True
-    for part in re.split(r"[?#]", rest)[1:]:
-        for name, value in parse_qsl(part, keep_blank_values=False):
-            if value and _SECRET_PARAMS.match(name) and not _PLACEHOLDER.match(value):
-                return True
-    return False
-
-
-def credential_shaped(value: str) -> bool:
-    """Whether ``value`` is a credential whatever key holds it: a well-known token shape, HTTP
-    credentials (`Bearer ...`, `Basic ...`), a private key, or a URL that carries a credential."""
-    if not _MAY_BE_SHAPED.match(value):
-        return False
-    if _SECRET_VALUES.match(value):
-        return True
-    m = _SCHEME_TOKEN.match(value)
-    if m is not None and any(c.isdigit() or c in "._~+/=-" for c in m.group(1)):
-        return True
-    if _basic(value) or _PEM_KEY.search(value):
-        return True
-    return "://" in value and any(url_carries_secret(u) for u in URL.findall(value))
-
-
-def _last_key(path: Path) -> str:
-    """The key a scalar sits under; a list item sits under the key of its list."""
-    for part in reversed(path):
-        if isinstance(part, str):
-            return part
-    return ""
-
-
-_NONE, _WEAK, _STRONG = 0, 1, 2
-
-
-def _key_kind(key: str) -> int:
-    if _STRONG_KEYS.search(key):
-        return _STRONG
-    return _WEAK if _WEAK_KEYS.search(key) else _NONE
-
-
-def _flag_value(kind: int, value: str) -> bool:
-    if not value or _PLACEHOLDER.match(value):
-        return False
-    return kind == _STRONG or credential_shaped(value) or (kind == _WEAK and _opaque(value))
-
-
-def looks_like_secret(path: Path, value: str) -> bool:
-    """Whether the scalar ``value`` at ``path`` is a secret (what :func:`screen` flags)."""
-    return _flag_value(_key_kind(_last_key(path)), value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,11 +64,15 @@ _URL_WITH_EXTRAS = re.compile(rb"://[^\s\"'<>`]*[@?#]")
 
 
 def may_hold_secret(text: bytes) -> bool:
-    """Whether :func:`screen` may flag anything in the data of a file whose source is ``text``."""
-    if any(w in text for w in _SHAPE_WORDS) or _URL_WITH_EXTRAS.search(text):
-        return True
+    """Whether :func:`screen` may flag anything in the data of a file whose source is ``text``.
+
+    The tests are tried cheapest-to-pass first: `token` (of `token_env`) or `basic` near the top of a
+    fleet file answers after a short search, where a scan for every shape word reads the whole text.
+    """
     lower = text.lower()
     if any(w in lower for w in _SHAPE_WORDS_LOWER):
+        return True
+    if any(w in text for w in _SHAPE_WORDS) or _URL_WITH_EXTRAS.search(text):
         return True
     for word in _KEY_WORDS:
         i = lower.find(word)
@@ -223,32 +86,35 @@ def may_hold_secret(text: bytes) -> bool:
 _SHORTEST_SHAPE = 7  # no string shorter than this is credential-shaped (`a://:b@` is the shortest)
 
 
-def screen(data: object, text: bytes | None = None) -> list[Flagged]:
+def screen(data: object, text: bytes | None = None, keys: Collection[str] | None = None,
+           strings: Collection[str] | None = None) -> list[Flagged]:
     """Every secret in one file's data: values and mapping keys, anywhere (`x-` keys, labels, metadata).
 
-    ``text``, the file's source, lets a file that cannot hold a secret skip the walk. Numbers count
-    as values under a secret-named key (`password: 12345678`); true, false and null never do.
+    ``text``, the file's source, lets a file that cannot hold a secret skip the walk. ``keys`` and
+    ``strings``, every distinct mapping key and string value in ``data`` (the YAML loader collects
+    them; a few more do no harm), let it skip more: when none of them is shaped like a credential, only
+    values under a secret-named key can be flagged, and the walk looks at nothing else
+    (:func:`_screen_named`; the same result as the whole walk). Numbers count as values under a
+    secret-named key (`password: 12345678`); true, false and null never do.
     """
     if text is not None and not may_hold_secret(text):
         return []
+    if keys is not None and strings is not None and not any(map(credential_shaped, keys)) \
+            and not any(credential_shaped(s) for s in strings if len(s) >= _SHORTEST_SHAPE):
+        named = {key: kind for key in keys if (kind := _key_kind(key)) != _NONE}
+        if not named or _STRONG not in named.values() and \
+                not any(_opaque(s) and not _PLACEHOLDER.match(s) for s in strings if len(s) >= 16):
+            return []  # under the weaker key words only a generated token (16 characters or more) is flagged
+        return _screen_named(data, named)
+    return _screen_all(data)
+
+
+def _screen_all(data: object) -> list[Flagged]:
     out: list[Flagged] = []
     path: list[str | int] = []
     kinds: dict[str, int] = {}  # key -> _NONE, _WEAK or _STRONG, plus 4 when the key itself is credential-shaped
     verdicts: tuple[dict[str, bool], ...] = ({}, {}, {})  # per kind: value -> flagged
-
-    def scalar(value: object, kind: int) -> None:
-        if isinstance(value, str):
-            if kind == _NONE and len(value) < _SHORTEST_SHAPE:
-                return
-            seen = verdicts[kind]
-            verdict = seen.get(value)
-            if verdict is None:
-                verdict = seen[value] = _flag_value(kind, value)
-            if verdict:
-                out.append(Flagged(tuple(path), value))
-        elif kind == _STRONG and isinstance(value, (int, float)) and not isinstance(value, bool):
-            out.append(Flagged(tuple(path), str(value)))
-
+    scalar = _scalar_check(out, path, verdicts)
     plain = verdicts[_NONE]
 
     def visit(value: object, kind: int) -> None:
@@ -290,6 +156,69 @@ def screen(data: object, text: bytes | None = None) -> list[Flagged]:
 
     visit(data, _NONE)
     return out
+
+
+def _screen_named(data: object, named: dict[str, int]) -> list[Flagged]:
+    """:func:`_screen_all` for data in which no key or string is credential-shaped: then only values
+    under the keys of ``named`` (key -> _WEAK or _STRONG) can be flagged. Mappings without such a key
+    and lists under any other key are only searched for the collections they hold."""
+    out: list[Flagged] = []
+    path: list[str | int] = []
+    scalar = _scalar_check(out, path, ({}, {}, {}))
+
+    def visit(value: object, kind: int) -> None:
+        if isinstance(value, dict):
+            if named.keys().isdisjoint(value):
+                for key, item in value.items():
+                    if isinstance(item, (dict, list)):
+                        path.append(key)
+                        visit(item, _NONE)
+                        path.pop()
+                return
+            for key, item in value.items():
+                k = named.get(key, _NONE) if isinstance(key, str) else _NONE
+                if k != _NONE or isinstance(item, (dict, list)):
+                    path.append(key)
+                    if isinstance(item, (dict, list)):
+                        visit(item, k)
+                    else:
+                        scalar(item, k)
+                    path.pop()
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if kind != _NONE or isinstance(item, (dict, list)):
+                    path.append(i)
+                    if isinstance(item, (dict, list)):
+                        visit(item, kind)
+                    else:
+                        scalar(item, kind)
+                    path.pop()
+        elif kind != _NONE:
+            scalar(value, kind)
+
+    visit(data, _NONE)
+    return out
+
+
+def _scalar_check(out: list[Flagged], path: list[str | int],
+                  verdicts: tuple[dict[str, bool], ...]) -> Callable[[object, int], None]:
+    """The check of one scalar under a key of some kind (the verdicts kept per kind: value -> flagged);
+    what it flags goes to ``out`` at ``path``."""
+
+    def scalar(value: object, kind: int) -> None:
+        if isinstance(value, str):
+            if kind == _NONE and len(value) < _SHORTEST_SHAPE:
+                return
+            seen = verdicts[kind]
+            verdict = seen.get(value)
+            if verdict is None:
+                verdict = seen[value] = _flag_value(kind, value)
+            if verdict:
+                out.append(Flagged(tuple(path), value))
+        elif kind == _STRONG and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(Flagged(tuple(path), str(value)))
+
+    return scalar
 
 
 def _is_auth_token(path: Path) -> bool:
