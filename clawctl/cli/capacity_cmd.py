@@ -39,6 +39,8 @@ def capacity(
     write: Annotated[Optional[str], typer.Option(help="Write the fleet with the answer to FILE (comments kept).",
                                                  show_default=False)] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run in the store.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run even when the estimate says it takes over 10 minutes.")]
+    = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> int:
     """How many slots or agents each group needs to meet the SLA, answered by simulation."""
@@ -55,7 +57,7 @@ def capacity(
     except ValueError as exc:
         raise UsageError(f"--duration: {exc}") from None
     options = CapacityOptions(sla, at_peak, group_by, vary, rate, growth, requests, seconds, replications, seed,
-                              workers, scheduler, write, allow_reduce)
+                              workers, scheduler, write, allow_reduce, force)
     with progress_bar(env, enabled=output_format == OutputFormat.text) as step:
         result = run(fleet, options, env.db, store=not no_store, progress=step, clock=env.clock)
     render(result, output_format.value, env)

@@ -51,6 +51,7 @@ class CapacityOptions:
     scheduler: str | None = None
     write: str | None = None
     reduce: bool = False  # let groups go below today (else the search only adds)
+    force: bool = False  # run even when the estimate passes the simulator's bound
 
 
 @dataclass
@@ -208,6 +209,8 @@ class _Plan:
         if not 0 <= options.seed <= limits.MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {limits.MAX_SEED}")
         self.seeds = replication_seeds(options.seed, options.replications)
+        expected = self.length.requests if self.length.requests is not None else probe.mean_rate() * self.horizon
+        self.run_cost = limits.sim_estimate_s(expected, [self.strategy], len(probe.agent_ids))
 
     def _spec(self, fleet, horizon: float) -> RunSpec:
         spec = build(fleet, horizon=horizon, start=self.start)
@@ -266,6 +269,7 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
         raise UsageError(f"unknown strategy {fleet.load_balancing.strategy}")
     fleet.traffic = _with_sla(fleet.traffic, wait)  # the runs count waits within this SLA
     plan = _Plan(fleet, options, target, wait)
+    _check_cost(plan, options)
     found = groups(fleet, options.group_by)
     today = {g.name: units_today(fleet, g, options.vary) for g in found}
     floor = {g.name: (len(g.agent_ids) if options.vary == "slots" else 1) for g in found}
@@ -337,6 +341,26 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
     if store:
         report.run_id = _record(report, db, clock)
     return report
+
+
+TYPICAL_CANDIDATES = 30  # what a search usually judges (the examples: 5 to 40)
+
+
+def _check_cost(plan: _Plan, options: CapacityOptions) -> None:
+    """Refuse a search whose estimate (a typical number of candidates, each its replications, over the
+    workers) passes the simulator's bound."""
+    from clawctl.adapters.sim_pool import cores
+
+    if options.force:
+        return
+    workers = 1 if options.scheduler else max(1, options.workers or cores())
+    runs = len(plan.seeds)
+    wall = plan.run_cost * runs * TYPICAL_CANDIDATES / min(workers, runs)
+    if wall > limits.SIM_MAX_ESTIMATE_S:
+        raise UsageError(f"this search would take about {limits.rough_duration(wall)} to compute (about "
+                         f"{TYPICAL_CANDIDATES} candidates x {runs} runs), over the bound of "
+                         f"{limits.rough_duration(limits.SIM_MAX_ESTIMATE_S)}: fewer --requests or --replications, "
+                         "or add --force to run it anyway")
 
 
 def _with_sla(traffic, wait: float):

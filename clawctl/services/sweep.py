@@ -41,6 +41,7 @@ class SweepOptions:
     warmup: float = 0.1
     workers: int | None = None
     scheduler: str | None = None
+    force: bool = False
 
 
 @dataclass
@@ -187,6 +188,7 @@ def sweep(path: str, options: SweepOptions, db: Path | None = None, *, store: bo
     length = run_length(fleet, SimOptions(requests=options.requests, duration=options.duration))
     seeds = replication_seeds(options.seed, options.replications)
     tasks, labels = [], []
+    cost = 0.0
     for point in points:
         variant, strategy, values = fleet, fleet.load_balancing.strategy, {}
         for (key, _, _), (text, value) in zip(axes, point):
@@ -202,8 +204,11 @@ def sweep(path: str, options: SweepOptions, db: Path | None = None, *, store: bo
         if horizon > limits.MAX_DURATION_S:
             raise UsageError(f"point {values}: the run is longer than a year; ask for fewer --requests")
         spec = build(variant, horizon=horizon * 1.05 + 86400)
+        expected = length.requests if length.requests is not None else probe.mean_rate() * horizon
+        cost += limits.sim_estimate_s(expected, [strategy], len(spec.agent_ids)) * len(seeds)
         labels.append((values, strategy))
         tasks += [SimTask(spec, strategy, s, length.requests, length.duration, options.warmup) for s in seeds]
+    _check_cost(cost, len(tasks), options)
     report = SweepReport(fleet_name(fleet), [k for k, _, _ in axes], options.replications, options.seed,
                          length.requests, length.duration, "")
     started = time.perf_counter()
@@ -221,6 +226,21 @@ def sweep(path: str, options: SweepOptions, db: Path | None = None, *, store: bo
     if store:
         report.run_id = _record(report, db, clock)
     return report
+
+
+def _check_cost(cost: float, runs: int, options: SweepOptions) -> None:
+    """Refuse a sweep whose compute estimate, spread over the workers, passes the simulator's bound."""
+    from clawctl.adapters.sim_pool import cores
+
+    if options.force:
+        return
+    workers = 1 if options.scheduler else max(1, options.workers or cores())
+    wall = cost / min(workers, runs)
+    if wall > limits.SIM_MAX_ESTIMATE_S:
+        raise UsageError(f"this sweep would take about {limits.rough_duration(wall)} to compute ({runs:,} runs"
+                         f"{f' on {workers} processes' if workers > 1 else ''}), over the bound of "
+                         f"{limits.rough_duration(limits.SIM_MAX_ESTIMATE_S)}: fewer points, --replications or "
+                         "--requests, or add --force to run it anyway")
 
 
 def _figures(runs) -> dict[str, tuple[float | None, float]]:

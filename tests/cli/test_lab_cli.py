@@ -194,6 +194,9 @@ def test_lab_lifecycle_up_status_probe_down(tmp_path, env, cleanup, sub, here):
     status = cli_json(here, "lab", "status")
     assert sorted((a["id"], a["state"], a["pid"]) for a in status["agents"]) == \
         sorted((i, "running", p) for i, p in pids.items())
+    assert status["fleet"] == "lab-life" and status["log_dir"] == str(lab_dir)  # from the lab's records
+    assert {k: cli_json(here, "lab", "status", "--fleet", "lab-life")[k] for k in ("fleet", "log_dir")} == \
+        {"fleet": "lab-life", "log_dir": str(lab_dir)}
 
     # Every agent ready; the fleet's endpoint where it gives one, the lab's elsewhere.
     report = probe_json(here, fleet, 0)
@@ -242,8 +245,13 @@ def test_lab_lifecycle_up_status_probe_down(tmp_path, env, cleanup, sub, here):
     assert new_gamma != pids["gamma"]
 
     # `down` stops exactly what `up` started, from a process that never saw the shell that started them.
+    assert sorted(p.name for p in lab_dir.glob("*.ready.json")) == ["alpha.ready.json", "beta.ready.json",
+                                                                    "gamma.ready.json"]
     down = cli_json(here, "lab", "down")
     assert sorted(down["stopped"]) == ["alpha", "beta", "gamma"]
+    assert down["fleet"] == "lab-life" and down["log_dir"] == str(lab_dir)
+    # nothing reads the endpoints and ready files once the agents are stopped: gone; the logs stay
+    assert sorted(p.name for p in lab_dir.iterdir()) == ["alpha.log", "beta.log", "gamma.log"]
     for pid in [pids["alpha"], pids["beta"], new_gamma]:
         assert gone(pid)
     assert agents_of(fleet) == []
@@ -420,7 +428,7 @@ def test_a_fleet_name_that_is_a_path_never_leaves_the_labs_folder(tmp_path, env,
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(fleet_text("../../escaped", alpha_port=None))
     r = here("lab", "up", str(fleet))
-    assert r.returncode == 2 and "V008" in one_error_line(r)
+    assert r.returncode == 1 and "V008" in one_error_line(r)  # as `clawctl validate` exits for it
     assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
     folder = Path(env["CLAWCTL_DB"]).parent / "lab" / safe_path_component("../../escaped")
     assert folder.parent == Path(env["CLAWCTL_DB"]).parent / "lab"

@@ -125,12 +125,13 @@ def test_compare_runs_every_strategy_on_the_same_arrivals(capsys):
 
 
 def test_fail_agent_and_region(capsys):
+    # 20,000 requests take about 1h28m here: both failures fall within the run (a later one is refused)
     payload = simulate_json(capsys, EXAMPLE, "--requests", "20000", "--no-store", "--fail", "us_sales@1h",
-                            "--fail", "europe@2h")
+                            "--fail", "europe@80m")
     (r,) = payload["results"]
     # health: probe_interval 5s, timeout 1s, failure_threshold 3 -> detected 3 x 5 + 1 = 16 s later
     assert r["failures"] == [{"target": "us_sales", "at": 3600.0, "detected_at": 3616.0},
-                             {"target": "region europe", "at": 7200.0, "detected_at": 7216.0}]
+                             {"target": "region europe", "at": 4800.0, "detected_at": 4816.0}]
     assert r["transferred"] + r["lost"] > 0
 
 
@@ -172,11 +173,12 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, args, says):
     assert not (tmp_path / "store.db").exists()
 
 
-def test_fleet_with_errors_exits_2(capsys, tmp_path):
+def test_fleet_with_errors_exits_1_as_validate_does(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("agents:\n  a:\n    weight: -1\n")
+    assert run(capsys, "validate", str(bad))[0] == 1
     code, out, err = run(capsys, "simulate", str(bad), "--no-store")
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith("clawctl: error: ") and "Traceback" not in err, err
     assert "bad.yaml:3" in err and "clawctl validate" in err
 
@@ -204,3 +206,53 @@ def test_real_entry_point_bad_strategy(tmp_path):
                            "--no-store"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("clawctl: error: --strategy p3c: unknown") and proc.stderr.count("\n") == 1
+
+
+# --- --fail AGENT@FROM-TO, and --fail times the run cannot honour (issue 15, items 4 and 5) -------------------
+def _served(result: dict, agent: str) -> int:
+    return next(a["served"] for a in result["agents"] if a["id"] == agent)
+
+
+def test_an_agent_that_comes_back_takes_work_again(cli):
+    """us_sales is down from 30m to 50m (detected 16 s in), eu_sales for 10 s (back before anyone notices:
+    its conversations resume, none is lost or moved); 20,000 requests run about 1h28m."""
+    args = ("simulate", EXAMPLE, "--requests", "20000", "--no-store", "--format", "json", "--strategy", "least_conn")
+    back = cli(*args, "--fail", "us_sales@30m-50m", "--fail", "eu_sales@40m-40m10s").json()["results"][0]
+    assert back["failures"] == [
+        {"target": "us_sales", "at": 1800.0, "detected_at": 1816.0, "recovered_at": 3000.0},
+        {"target": "eu_sales", "at": 2400.0, "detected_at": None, "recovered_at": 2410.0}]
+    gone = cli(*args, "--fail", "us_sales@30m").json()["results"][0]
+    assert gone["failures"] == [{"target": "us_sales", "at": 1800.0, "detected_at": 1816.0}]
+    assert _served(back, "us_sales") > _served(gone, "us_sales") + 100
+    none = cli(*args).json()["results"][0]
+    # eu_sales's 10 s outage loses nothing: only us_sales's conversations moved to backups or were lost
+    assert back["transferred"] + back["lost"] == gone["transferred"] + gone["lost"] > 0
+    assert none["transferred"] == none["lost"] == 0
+
+
+def test_an_agent_may_fail_again_after_it_is_back(cli):
+    run = cli("simulate", EXAMPLE, "--requests", "20000", "--no-store", "--format", "json", "--fail",
+              "us_sales@10m-20m", "--fail", "us_sales@30m")
+    assert [f["at"] for f in run.json()["results"][0]["failures"]] == [600.0, 1800.0]
+
+
+FAIL_BAD = [
+    (["--fail", "us_sales@2h"], "the run ends at about 1h28m, before agent `us_sales` fails (at 2h)"),
+    (["--fail", "europe@100m"], "before region europe fails"),
+    (["--fail", "us_sales@10m-3h"], "before agent `us_sales` comes back (at 3h)"),
+    (["--fail", "us_sales@20m-10m"], "must be after the failure"),
+    (["--fail", "us_sales@10m-10m"], "must be after the failure"),
+    (["--fail", "us_sales@10m", "--fail", "us_sales@10m"], "agent `us_sales` is named twice"),
+    (["--fail", "us_sales@10m", "--fail", "us_sales@20m"], "would fail again while it is down"),
+    (["--fail", "us_sales@10m-30m", "--fail", "us-east@20m"], "agent `us_sales` is named in --fail us_sales@10m-30m "
+                                                              "and --fail us-east@20m"),
+    (["--fail", "us_sales@10m-"], "--fail us_sales@10m-"),
+]
+
+
+@pytest.mark.parametrize("args, says", FAIL_BAD, ids=[" ".join(a) for a, _ in FAIL_BAD])
+def test_a_fail_time_the_run_cannot_honour_is_a_one_line_usage_error(cli, args, says):
+    run = cli("simulate", EXAMPLE, "--requests", "20000", "--no-store", "--format", "json", *args)
+    assert run.code == 2 and run.out == ""
+    assert run.err.count("\n") == 1 and run.err.startswith("clawctl: error: ") and "Traceback" not in run.err
+    assert says in run.err, run.err

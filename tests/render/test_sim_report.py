@@ -14,7 +14,7 @@ from PIL import Image
 from clawctl.cli.main import main
 from clawctl.core.errors import ExitCode, InputError, UsageError
 from clawctl.core.sim.structures import HIST_BINS, HIST_LO, HIST_RATIO
-from clawctl.render import sim_report
+from clawctl.render import sim_report, sim_report_agents, sim_report_charts
 from clawctl.render.sim_report import write_report
 from clawctl.services.simulate import SimOptions, simulate
 
@@ -54,6 +54,21 @@ def idle(tmp_path_factory):
     fleet = tmp_path_factory.mktemp("fleet") / "idle.yaml"
     fleet.write_text(text.replace("rate: 220/min", "rate: 60/min"))
     return simulate(str(fleet), SimOptions(requests=2000, strategies=("least_conn", "scored")), store=False)
+
+
+@pytest.fixture(scope="module")
+def busy_page(busy, tmp_path_factory) -> str:
+    return _page(busy, tmp_path_factory.mktemp("page"))
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory):
+    """Agents that keep weekday hours from 09:00, in a run from Monday 00:00 UTC to 12:00: closed, then open."""
+    hours = '{timezone: UTC, days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}'
+    fleet = tmp_path_factory.mktemp("fleet") / "closed.yaml"
+    fleet.write_text(f"metadata: {{name: office}}\nagents:\n  desk: {{max_concurrent_conversations: 4, business_hours: "
+                     f"{hours}}}\n  night: {{max_concurrent_conversations: 1}}\ntraffic:\n  arrivals: {{rate: 2/min}}\n")
+    return simulate(str(fleet), SimOptions(duration=12 * 3600.0), store=False)
 
 
 def _page(report, tmp_path: Path) -> str:
@@ -208,3 +223,104 @@ def test_the_ccdf_of_nobody_waiting_is_empty():
     hist[0] = 7
     x, _y, p_wait, n = sim_report._ccdf(hist)
     assert x.size == 0 and p_wait == 0.0 and n == 7
+
+
+# -- strategies side by side: small multiples -------------------------------------------------------------------
+def _figure():
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(12, 5))
+
+
+@pytest.mark.parametrize("kind", ["queue", "utilization", "wait"])
+def test_each_strategy_has_a_small_chart_of_its_own(busy_page, kind):
+    ids = re.findall(rf'id="multiple-{kind}-([a-z0-9_]+)"', busy_page)
+    assert sorted(ids) == sorted(STRATEGIES)
+
+
+@pytest.mark.parametrize("draw, attr", [(sim_report_charts.queue, "series_queue"),
+                                        (sim_report_charts.utilization, "series_utilization")])
+def test_the_small_charts_share_one_y_axis_that_holds_every_series(busy, draw, attr):
+    fig = _figure()
+    draw(sim_report_charts.View(busy), fig)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == len(STRATEGIES)
+    assert len({ax.get_ylim() for ax in axes}) == 1
+    scale = 100.0 if attr == "series_utilization" else 1.0
+    assert axes[0].get_ylim()[1] >= max(max(getattr(r, attr)) for r in busy.results) * scale
+    # each chart draws its strategy in colour over the others in grey
+    for ax, r in zip(axes, busy.results):
+        assert ax.get_title(loc="left") == r.strategy
+        assert len(ax.get_lines()) >= len(STRATEGIES)
+
+
+def test_strategies_with_identical_series_share_one_small_chart(busy, tmp_path):
+    first = busy.results[0]
+    twin = dataclasses.replace(first, strategy="twin")
+    page = _page(dataclasses.replace(busy, results=[first, twin]), tmp_path)
+    assert re.findall(r'id="multiple-queue-([a-z0-9_]+)"', page) == [first.strategy]
+    assert f"{first.strategy} = twin" in page
+
+
+# -- per-agent load: each agent's own slots, closed and down periods marked --------------------------------------
+def _heatmap(report):
+    fig = _figure()
+    sim_report_agents.heatmap(sim_report_charts.View(report), fig)
+    ax = fig.axes[0]
+    (image,) = ax.get_images()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    return ax, image, labels
+
+
+def test_the_heatmap_scales_each_agent_by_its_own_slots(busy):
+    r = sim_report_charts.View(busy).best
+    _ax, image, labels = _heatmap(busy)
+    slots = {t.id: t.slots for t in busy.timelines}
+    assert slots == {"alpha": 3, "beta": 2, "gamma": 2}
+    assert sorted(labels) == sorted(f"{a} ({n} slots)" for a, n in slots.items())
+    assert not any("max" in label for label in labels)
+    assert image.get_clim() == (0, 100)
+    cells = image.get_array()
+    busy_counts = np.asarray(r.series_agents, dtype=float)
+    ids = [a.id for a in r.agents]
+    for row, label in enumerate(labels):
+        agent = label.split(" ")[0]
+        want = busy_counts[:, ids.index(agent)] / slots[agent] * 100
+        got = cells[row]
+        shown = ~np.ma.getmaskarray(got)
+        assert np.allclose(np.asarray(got)[shown], want[shown])
+        if agent != "beta":  # never closed nor down: every cell is drawn, and a full agent reaches 100%
+            assert shown.all() and got.max() == 100.0
+
+
+def test_a_down_agent_is_marked_apart_from_idle(busy, busy_page):
+    _ax, image, labels = _heatmap(busy)
+    row = next(i for i, label in enumerate(labels) if label.startswith("beta "))
+    t = np.asarray(sim_report_charts.View(busy).best.series_t)
+    after = t > 2 * 3600 + 60
+    assert np.ma.getmaskarray(image.get_array()[row])[after].any()  # idle cells after the failure show the mark
+    page = busy_page
+    assert 'id="down-beta"' in page and ">down (--fail)<" in page  # the mark, and its legend
+    assert 'id="down-alpha"' not in page and 'id="closed-' not in page and ">closed (business hours)<" not in page
+
+
+def test_closed_hours_are_marked_apart_from_idle(closed, tmp_path):
+    page = _page(closed, tmp_path)
+    assert 'id="closed-desk"' in page and ">closed (business hours)<" in page
+    assert 'id="closed-night"' not in page and 'id="down-' not in page and ">down (--fail)<" not in page
+    (desk,) = [t for t in closed.timelines if t.id == "desk"]
+    assert desk.closed(12 * 3600.0) == [(0.0, 9 * 3600.0)]
+    assert "desk (4 slots)" in page and "night (1 slot)" in page
+
+
+def test_a_run_where_requests_can_only_queue_carries_its_warning_into_the_report(tmp_path):
+    text = BUSY_FLEET.replace("alpha: {", 'alpha: {business_hours: {timezone: UTC, days: [sat], start: "09:00", '
+                                          'end: "10:00"}, ').replace("beta: {", "beta: {weight: 0, ")
+    text = text.replace("gamma: {", 'gamma: {business_hours: {timezone: UTC, days: [sun], start: "09:00", '
+                                    'end: "10:00"}, ')
+    fleet = tmp_path / "shut.yaml"
+    fleet.write_text(text)
+    report = simulate(str(fleet), SimOptions(duration=3600.0), store=False)
+    assert len(report.warnings) == 1 and "no agent is open" in report.warnings[0]
+    page = _page(report, tmp_path)
+    assert "warning: no agent is open" in page

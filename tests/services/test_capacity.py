@@ -169,3 +169,10 @@ def test_search_unit_up_then_down_to_the_minimum():
     res = search({"a": 40, "b": 1}, evaluate, 0.9)
     assert res.answer == need
     assert json.dumps(res.start) == '{"a": 40, "b": 1}'
+
+
+def test_a_search_estimated_over_the_bound_is_refused_unless_forced(tmp_path, cli):
+    fleet = _fleet(tmp_path / "fleet.yaml", {"north": 12, "south": 5})
+    run = cli("capacity", fleet, "--requests", "50000000", "--no-store")
+    assert run.code == 2 and "this search would take about" in run.err and "--force" in run.err
+    assert run.err.count("\n") == 1

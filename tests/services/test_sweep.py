@@ -82,3 +82,10 @@ def test_sweep_refuses_flags_of_a_single_run(cli, args):
 def test_replications_without_a_sweep_is_a_usage_error(cli):
     run = cli("simulate", FLEET, "--replications", "3", "--no-store")
     assert run.code == 2 and "go with --sweep" in run.err
+
+
+def test_a_sweep_estimated_over_the_bound_is_refused_unless_forced(cli):
+    run = cli("simulate", FLEET, "--sweep", "rate=200/min,300/min", "--replications", "50", "--requests",
+              "50000000", "--workers", "1", "--no-store")
+    assert run.code == 2 and "this sweep would take about" in run.err and "--force" in run.err
+    assert run.err.count("\n") == 1
