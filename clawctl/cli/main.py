@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         _collect_seldom()
     code = run(args)
     if argv is None:
+        if code == ExitCode.INTERRUPTED:  # handled and cleaned up: a late Ctrl-C must not turn 130 into a kill
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         import gc
 
         gc.freeze()  # the heap is done with: no collection walks it again on the way out (~90 ms at 10,000 agents)
