@@ -3,7 +3,7 @@
     python bench/capacity.py [--repeat 3]
 
 1. Sweep scaling: the same grid (examples/multi-region.yaml, 4 rates x 2 strategies x 3 replications
-   of 20,000 requests = 24 simulations) with `--workers 1` (in this process, the baseline) and with
+   of 200,000 requests = 24 simulations) with `--workers 1` (in this process, the baseline) and with
    every core, in this same run; prints each median wall time and the speed-up (2 cores: ideally 2x).
 2. The capacity search of the multi-region example (14 agents; 3 regions, then 3 domains), whole
    command (`clawctl capacity ... --at-peak --sla "95% < 20s" --no-store`), against the 30 s target
@@ -49,7 +49,7 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {cores} cores usable; load average {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}")
     sweep = [*_clawctl(), "simulate", FLEET, "--sweep", "rate=150/min,220/min,300/min,330/min",
-             "--sweep", "strategy=least_conn,p2c", "--replications", "3", "--requests", "20000", "--no-store",
+             "--sweep", "strategy=least_conn,p2c", "--replications", "3", "--requests", "200000", "--no-store",
              "--format", "json"]
     _wall([*sweep, "--workers", "1"])  # warm: numba's cache loaded once
     one, many = [], []
@@ -58,7 +58,7 @@ def main() -> int:
         many.append(_wall([*sweep, "--workers", str(cores)]))
     s1, sn = statistics.median(one), statistics.median(many)
     speedup = s1 / sn
-    print(f"sweep, 24 simulations of 20,000 requests: 1 process {s1:.2f} s, {cores} processes {sn:.2f} s "
+    print(f"sweep, 24 simulations of 200,000 requests: 1 process {s1:.2f} s, {cores} processes {sn:.2f} s "
           f"(medians of {args.repeat}): speed-up {speedup:.2f}x")
     ok = speedup > 1.3 or cores == 1
     for group in ("region", "domain"):
