@@ -89,20 +89,25 @@ class ServiceTime(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "ServiceTime":
-        if self.distribution == "lognormal":
-            if self.p95 is not None and self.sigma is not None:
-                raise PydanticCustomError("clawctl_range", "give `p95` or `sigma` for a lognormal, not both")
-            if self.p95 is not None:
-                try:
-                    service_time.lognormal_sigma_from_p95(self.mean, self.p95)
-                except ValueError as exc:
-                    raise PydanticCustomError("clawctl_range", str(exc).replace("p95", "`p95`")) from None
-        elif self.p95 is not None or self.sigma is not None:
-            article = "an" if self.distribution == "exponential" else "a"
-            raise PydanticCustomError(
-                "clawctl_range", f"{article} {self.distribution} service time takes only `mean`"
-            )
+        check_shape(self.distribution, self.mean, self.p95, self.sigma, "service time", "a lognormal")
         return self
+
+
+def check_shape(distribution: str, mean: float, p95: float | None, sigma: float | None, noun: str,
+                lognormal: str) -> None:
+    """The rules every drawn duration shares (service times, patience): a lognormal takes `p95` or
+    `sigma`, not both, and a p95 it can reach; the others take only `mean`."""
+    if distribution == "lognormal":
+        if p95 is not None and sigma is not None:
+            raise PydanticCustomError("clawctl_range", f"give `p95` or `sigma` for {lognormal}, not both")
+        if p95 is not None:
+            try:
+                service_time.lognormal_sigma_from_p95(mean, p95)
+            except ValueError as exc:
+                raise PydanticCustomError("clawctl_range", str(exc).replace("p95", "`p95`")) from None
+    elif p95 is not None or sigma is not None:
+        article = "an" if distribution == "exponential" else "a"
+        raise PydanticCustomError("clawctl_range", f"{article} {distribution} {noun} takes only `mean`")
 
 
 class Performance(Section):

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from clawctl.core import service_time
+from clawctl.core.model.agent import check_shape
 from clawctl.core.model.base import Section, _x_keys_schema
 from clawctl.core.model.types import DURATION_PATTERN, Duration
 
@@ -47,17 +47,7 @@ class Patience(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "Patience":
-        if self.distribution == "lognormal":
-            if self.p95 is not None and self.sigma is not None:
-                raise PydanticCustomError("clawctl_range", "give `p95` or `sigma` for a lognormal patience, not both")
-            if self.p95 is not None:
-                try:
-                    service_time.lognormal_sigma_from_p95(self.mean, self.p95)
-                except ValueError as exc:
-                    raise PydanticCustomError("clawctl_range", str(exc).replace("p95", "`p95`")) from None
-        elif self.p95 is not None or self.sigma is not None:
-            article = "an" if self.distribution == "exponential" else "a"
-            raise PydanticCustomError("clawctl_range", f"{article} {self.distribution} patience takes only `mean`")
+        check_shape(self.distribution, self.mean, self.p95, self.sigma, "patience", "a lognormal patience")
         return self
 
     @property
