@@ -504,6 +504,16 @@ def bench_reference(ref_path: Path, requests: int, simpy_requests: int, repeat: 
     return ours, base
 
 
+def _timed_child(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``cmd``; its result, wall seconds and CPU seconds (user + sys of the child)."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return proc, wall, (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+
+
 def bench_cli(ref_path: Path, requests: int, report: Report) -> None:
     clawctl = find_tool("clawctl")
     print(f"\n== 5. The CLI once: clawctl simulate {ref_path.name} --requests {requests} --format json "
@@ -513,12 +523,7 @@ def bench_cli(ref_path: Path, requests: int, report: Report) -> None:
         report.add("CLI: clawctl simulate wall s", "not run (clawctl not on PATH)", "runs", False)
         return
     cmd = [clawctl, "simulate", str(ref_path), "--requests", str(requests), "--format", "json", "--no-store"]
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    proc, wall, cpu = _timed_child(cmd)
     if proc.returncode != 0:
         print(f"FAILED (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
         report.add("CLI: clawctl simulate wall s", f"exit {proc.returncode}", "exit 0", False)
@@ -535,12 +540,7 @@ def bench_cli(ref_path: Path, requests: int, report: Report) -> None:
     report.add("CLI: of which elapsed_s (the simulation)", f"{inner:.2f}")
     # the baseline as a user would run it too: the SimPy model as its own process (start-up included)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--simpy-child", "--requests", str(requests)]
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    simpy_proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    simpy_wall = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    simpy_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    simpy_proc, simpy_wall, simpy_cpu = _timed_child(cmd)
     if simpy_proc.returncode != 0:
         print(f"SimPy process FAILED (exit {simpy_proc.returncode}):\n{simpy_proc.stderr[-2000:]}")
         report.add("CLI: whole process vs SimPy's", f"SimPy exit {simpy_proc.returncode}", ">= 10x", False)
