@@ -269,6 +269,10 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
         raise UsageError(f"unknown strategy {fleet.load_balancing.strategy}")
     fleet.traffic = _with_sla(fleet.traffic, wait)  # the runs count waits within this SLA
     plan = _Plan(fleet, options, target, wait)
+    if options.write:
+        from clawctl.services.capacity_write import check_destination
+
+        check_destination(fleet, options.write)  # before the search, not after it
     _check_cost(plan, options)
     found = groups(fleet, options.group_by)
     today = {g.name: units_today(fleet, g, options.vary) for g in found}

@@ -8,11 +8,8 @@ from clawctl.core.capacity.groups import Group, _spread, added_ids, template
 from clawctl.core.errors import InputError, UsageError
 
 
-def write_fleet(path: str, dst: str, fleet, found: list[Group], vary: str, answer: dict[str, int],
-                today: dict[str, int]) -> list[str]:
-    """Write ``dst``; returns notes on what it did not write (agents to remove are left to a person)."""
-    from clawctl.adapters.fleet_edit import edit_fleet
-
+def check_destination(fleet, dst: str) -> tuple[Path, Path]:
+    """The fleet's one file and ``dst``, refused before any simulation when the answer could not be written."""
     if len(fleet.files) != 1:
         raise UsageError("--write needs a fleet of one file (this one has "
                          f"{len(fleet.files)}: {', '.join(fleet.files)})")
@@ -22,6 +19,15 @@ def write_fleet(path: str, dst: str, fleet, found: list[Group], vary: str, answe
         raise UsageError(f"--write {dst}: a folder; name a file")
     if not target.parent.exists():
         raise InputError(f"--write {dst}: no such folder {target.parent}")
+    return src, target
+
+
+def write_fleet(path: str, dst: str, fleet, found: list[Group], vary: str, answer: dict[str, int],
+                today: dict[str, int]) -> list[str]:
+    """Write ``dst``; returns notes on what it did not write (agents to remove are left to a person)."""
+    from clawctl.adapters.fleet_edit import edit_fleet
+
+    src, target = check_destination(fleet, dst)
     slots: dict[str, int] = {}
     copies: dict[str, str] = {}
     notes: list[str] = []

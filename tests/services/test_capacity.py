@@ -176,3 +176,18 @@ def test_a_search_estimated_over_the_bound_is_refused_unless_forced(tmp_path, cl
     run = cli("capacity", fleet, "--requests", "50000000", "--no-store")
     assert run.code == 2 and "this search would take about" in run.err and "--force" in run.err
     assert run.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("where", "code", "message"), [
+    ("missing/after.yaml", 3, "no such folder"),
+    (".", 2, "a folder; name a file"),
+])
+def test_a_write_destination_that_cannot_be_written_is_refused_before_the_search(tmp_path, cli, where, code,
+                                                                                 message):
+    fleet = _fleet(tmp_path / "fleet.yaml", {"north": 4, "south": 2})
+    before = (tmp_path / "fleet.yaml").read_text()
+    run = cli("capacity", fleet, "--requests", "2000", "--replications", "2", "--sla", "80% < 0.5s",
+              "--write", str(tmp_path / where), "--format", "json")
+    assert run.code == code and message in run.err and run.err.count("\n") == 1
+    assert run.out == "" and (tmp_path / "fleet.yaml").read_text() == before
+    assert cli("history", "--format", "json").json()["runs"] == []  # nothing searched, nothing recorded
