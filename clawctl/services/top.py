@@ -145,7 +145,8 @@ class TopRun:
 
     async def cycle(self) -> Frame:
         observations = await self.observe()
-        at = self.now()
+        # the store keeps milliseconds: the live frame uses the time it records, so a replay's ages agree
+        at = math.floor(self.now() * 1000) / 1000
         frame = self.tracker.update(at, observations, source="prometheus" if self._prom else "probe")
         frame.notes = list(self.notes)
         self.cycles += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import socket
 import threading
 import time
@@ -214,6 +215,31 @@ def test_recording_replays_to_the_same_frames_and_exports_csv(lab, cli):
     assert out.code == 0, out.err
     rows = list(csv.DictReader(io.StringIO(out.out)))
     assert len(rows) == 4 * 4 and rows[0]["agent"] == "a0" and float(rows[-1]["memory"]) > 0
+
+
+def test_live_frames_are_timed_as_recorded_so_replayed_breach_ages_agree(lab, tmp_path):
+    """The store keeps milliseconds. A live frame timed to the microsecond said a breach had held 0.2 s
+    (0.2496) where its replay said 0.3 s (0.250 after truncation): live frames now take the time they record."""
+    import asyncio
+    import itertools
+
+    from clawctl.services.top import TopOptions, TopRun, replay_frames
+
+    path, _ = lab(thresholds="memory: 0")
+    db = tmp_path / "edge.db"
+    ticks = itertools.count()
+
+    async def main():
+        async with TopRun(str(path), TopOptions(record=True, timeout=1.0), db) as run:
+            base = math.floor(run.now()) + 0.0009
+            run.now = lambda: base + 0.2496 * next(ticks)
+            return [await run.cycle() for _ in range(6)], run.run_id
+
+    live, run_id = asyncio.run(main())
+    replay = [f for _, f in replay_frames(db, run_id)]
+    assert [f.at for f in live] == [f.at for f in replay]
+    assert [f.as_dict()["agents"] for f in live] == [f.as_dict()["agents"] for f in replay]
+    assert any(b["held_s"] > 0 for a in live[-1].as_dict()["agents"] for b in a["breaches"])
 
 
 def test_retention_by_samples_prunes_as_it_records(lab, cli):
