@@ -91,3 +91,28 @@ def test_a_choice_after_the_kernel_is_imported_does_not_take():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "False True False"
+
+
+def test_loading_the_compiled_kernel_does_not_import_scipy_linalg(tmp_path):
+    """numba's BLAS probe imports scipy.linalg (0.25 s of a warm start) when SciPy is installed; the kernel
+    skips it. A stand-in SciPy on the path records every import of its linalg package."""
+    marker = tmp_path / "imported"
+    linalg = tmp_path / "site" / "scipy" / "linalg"
+    linalg.mkdir(parents=True)
+    (linalg.parent / "__init__.py").write_text("__version__ = '1.17.0'\n")
+    (linalg / "__init__.py").write_text(f"open({str(marker)!r}, 'a').write('linalg ')\n")
+    (linalg / "cython_blas.py").write_text(f"open({str(marker)!r}, 'a').write('blas ')\n")
+    code = f"""
+import sys, json
+sys.path.insert(0, {str(tmp_path / 'site')!r})
+from clawctl.core.sim import jit
+jit.choose(interpret=False)
+from clawctl.services.simulate import SimOptions, simulate
+simulate({FLEETS[0]!r}, SimOptions(requests=300, seed=1), store=False)
+import os
+before = open({str(marker)!r}).read() if os.path.exists({str(marker)!r}) else ""
+import scipy.linalg.cython_blas  # a later import of it works as usual
+print(json.dumps({{"before": before, "after": open({str(marker)!r}).read()}}))
+"""
+    out = _run(code)
+    assert out == {"before": "", "after": "linalg blas "}

@@ -51,6 +51,28 @@ def njit(*args: Any, **kwargs: Any) -> Callable:
         if args and callable(args[0]):
             return args[0]
         return lambda f: f
+    _skip_blas_probe()
     from numba import njit as _njit
 
     return _njit(*args, **kwargs)
+
+
+def _skip_blas_probe() -> None:
+    """numba's first compile or cache load imports ``numba.np.arraymath``, which probes for BLAS by
+    importing ``scipy.linalg`` when SciPy is installed: about 0.25 s of a warm run's start. The kernel
+    uses no BLAS, and numba's only use of the probe's answer is to take its own loop for a 1-D dot
+    product; a later ``scipy.linalg`` import in the same process works as usual."""
+    import sys
+
+    if "numba.np.arraymath" in sys.modules:
+        return
+    key = "scipy.linalg.cython_blas"
+    if key in sys.modules:  # SciPy is loaded already: the probe costs nothing
+        import numba.np.arraymath  # noqa: F401
+        return
+    sys.modules[key] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(key, 0) is None:
+            del sys.modules[key]
