@@ -13,7 +13,9 @@ neither has an effect. Without either the kernel is compiled.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 INTERPRET_MAX = 5_000  # requests (all strategies of a run together) below which plain Python is faster
@@ -54,7 +56,34 @@ def njit(*args: Any, **kwargs: Any) -> Callable:
     _skip_blas_probe()
     from numba import njit as _njit
 
-    return _njit(*args, **kwargs)
+    if args and callable(args[0]):
+        return _stamped(_njit(*args, **kwargs))
+    decorate = _njit(*args, **kwargs)
+    return lambda f: _stamped(decorate(f))
+
+
+def sources_digest(folder: Path = Path(__file__).parent) -> str:
+    """A digest of every module of the kernel's package, names and contents."""
+    h = hashlib.sha1()
+    for path in sorted(folder.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_DIGEST: list[str] = []
+
+
+def _stamped(dispatcher: Any) -> Any:
+    """numba keeps a cached function while its own file is unchanged, yet the cached code holds the
+    functions it calls from other modules too: an edit to ``index.py`` alone would leave ``run_block``
+    running the old routing. The cache's freshness stamp gets the digest of the whole package."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    stamp = getattr(cache_file, "_source_stamp", None)
+    if stamp is not None:  # another numba without these attributes keeps its own per-file check
+        if not _DIGEST:
+            _DIGEST.append(sources_digest())
+        cache_file._source_stamp = (stamp, _DIGEST[0])
+    return dispatcher
 
 
 def _skip_blas_probe() -> None:
