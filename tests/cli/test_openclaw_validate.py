@@ -315,3 +315,14 @@ def test_the_benchmark_config_is_clean_and_large_configs_read_whole(tmp_path, sh
     checked = check([str(tmp_path / "openclaw.json")])
     assert checked.report.findings == []
     assert len(checked.report.files) == (3 if split else 1)
+
+
+def test_every_unknown_binding_agent_gets_its_suggestion(tmp_path):
+    """Suggestions were capped at 50 per config while difflib was slow; each of 80 now has its own."""
+    roster = ", ".join(f'{{ id: "team-{i:03d}" }}' for i in range(200))
+    bindings = ", ".join(f'{{ agentId: "team_{i:03d}", match: {{ channel: "telegram", accountId: "a{i}" }} }}'
+                         for i in range(80))
+    write(tmp_path / "openclaw.json", f"{{ agents: {{ list: [{roster}] }}, bindings: [{bindings}] }}")
+    found = [f for f in validate([str(tmp_path / "openclaw.json")]).findings if f.code == "O001"]
+    assert len(found) == 80
+    assert all(f"did you mean `team-{i:03d}`?" in f.message for i, f in enumerate(found)), found[-1].message

@@ -30,7 +30,6 @@ from clawctl.core.openclaw.routing import (
 )
 from clawctl.core.suggest import did_you_mean
 
-_SUGGEST = 50  # "did you mean" for this many unknown names per config; then none (difflib is slow)
 _TIER_TEXT = {n: text for n, _, text in TIERS}
 
 
@@ -48,17 +47,13 @@ def unknown_binding_agent(ctx: OpenClawContext) -> Iterator[Finding]:
     for config in ctx.configs:
         roster = {norm_agent(a.id): a.id for a in config.agents}
         names = list(roster.values())
-        suggested = 0
         for b in config.bindings:
             if b.agent_id is None or not b.agent_id.strip():
                 continue
             wanted = norm_agent(b.agent_id)
             if wanted in roster or wanted == DEFAULT_AGENT:
                 continue
-            hint = ""
-            if suggested < _SUGGEST:
-                suggested += 1
-                hint = did_you_mean(b.agent_id, names, case_insensitive=True)
+            hint = did_you_mean(b.agent_id, names, case_insensitive=True)
             yield at("O001", f"bindings[{b.index}] routes to agent `{b.agent_id}`, which {_roster_name(config)} "
                              f"does not define{hint}", config, ("bindings", b.index, "agentId"))
 
