@@ -195,7 +195,7 @@ async def _arrive(run: LiveRun, spec, seed: int, length, progress: Progress | No
         for j in range(b.t.shape[0]):
             await _until(loop, run.start + float(b.t[j]) * run.scale)
             run.arrive(Request(done + j, float(b.t[j]), int(b.types[j]), int(b.custs[j]), float(b.u1[j]),
-                               float(b.u2[j])))
+                               float(b.u2[j]), float(b.pat[j])))
             if progress is not None and loop.time() - shown > 0.2:
                 shown = loop.time()
                 progress("sending", _fraction(run, length, done + j + 1))

@@ -187,7 +187,7 @@ class LiveRun:
             self._route(req, retry=True)
 
     def _expire(self, t: float) -> None:
-        for req in self.waiting.expire(t, self.spec.patience):
+        for req in self.waiting.expire(t):
             self.counts["abandoned"] += 1
             if req.agent >= 0:
                 self.router.dequeued(req.agent)

@@ -4,6 +4,7 @@ the test says (fast and exact; the same code runs against real agents in test_tr
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 
 import pytest
@@ -66,8 +67,8 @@ def live(tmp_path, **kw):
     return run, client
 
 
-def req(n: int, k: int = 0, customer: int = -1, t: float = 0.0) -> Request:
-    return Request(n, t, k, customer, 0.5, 0.5)
+def req(n: int, k: int = 0, customer: int = -1, t: float = 0.0, patience: float = math.inf) -> Request:
+    return Request(n, t, k, customer, 0.5, 0.5, patience)
 
 
 async def settle():
@@ -226,12 +227,59 @@ def test_patience_abandons_the_oldest_first(tmp_path):
     async def main():
         run, _ = live(tmp_path, queue="{capacity: 10, patience: 2s}")
         for n in range(3):
-            run.arrive(req(n))
-        run.arrive(req(3, t=0.0))
-        run.arrive(req(4, t=1.5))
+            run.arrive(req(n, patience=2.0))
+        run.arrive(req(3, t=0.0, patience=2.0))
+        run.arrive(req(4, t=1.5, patience=2.0))
         await settle()
         run._expire(2.5)
         assert run.counts["abandoned"] == 1 and len(run.waiting) == 1
         identity(run)
 
     asyncio.run(main())
+
+
+def test_drawn_patience_leaves_by_each_requests_own_deadline(tmp_path):
+    """With patience drawn per request, a later arrival with little patience leaves before an earlier
+    one with more; the one left waiting is still served when a slot frees."""
+    async def main():
+        run, client = live(tmp_path, queue="{capacity: 10, patience: {distribution: exponential, mean: 2s}}")
+        for n in range(3):
+            run.arrive(req(n, patience=60.0))
+        run.arrive(req(3, t=0.0, patience=5.0))  # waits first, patient
+        run.arrive(req(4, t=1.0, patience=0.5))  # waits second, leaves first
+        await settle()
+        run._expire(1.6)
+        assert run.counts["abandoned"] == 1 and len(run.waiting) == 1
+        assert [r.n for q in run.waiting.queues for r in q] == [3]
+        identity(run)
+        client.end("a")  # a slot frees: the patient one is sent
+        await settle()
+        assert len(run.waiting) == 0 and run.counts["abandoned"] == 1
+        identity(run)
+
+    asyncio.run(main())
+
+
+def test_live_requests_carry_the_simulations_drawn_patience(tmp_path):
+    """`traffic` sends the simulator's requests (same seed): each with the patience the simulation drew."""
+    from clawctl.core.sim.engine import RunLength, arrival_blocks
+    from clawctl.services.traffic import _arrive
+
+    f, spec = fleet(tmp_path, queue="{capacity: 10, patience: {distribution: lognormal, mean: 3s, sigma: 0.8}}")
+    seen: list[Request] = []
+
+    class Capture:
+        start = 0.0
+        scale = 0.0  # every arrival is due at once
+
+        def arrive(self, r: Request) -> None:
+            seen.append(r)
+
+    async def main():
+        Capture.start = asyncio.get_running_loop().time()
+        await _arrive(Capture(), spec, 11, RunLength(requests=40), None)
+
+    asyncio.run(main())
+    drawn = [float(p) for b in arrival_blocks(spec, RunLength(requests=40), 11) for p in b.pat]
+    assert [r.patience for r in seen] == drawn and len(set(drawn)) == 40
+    assert 1.0 < sum(drawn) / 40 < 6.0  # lognormal, mean 3 s

@@ -11,12 +11,14 @@ The two disciplines of ``traffic.queue`` behave as in the simulation kernel (``k
   queue. When an agent goes out (passive health) or off shift, its queue goes back through the
   balancer (:meth:`Waiting.take_all`).
 
-Patience is one value for every request, so in each queue the oldest is the first to leave.
-Times are fleet seconds, handed in by the caller.
+Each request carries its own patience (``traffic.queue.patience``: fixed, or drawn per request from the
+same stream as the simulation's, ``engine.arrival_blocks``); it leaves when it has waited that long since
+its arrival, wherever it waits. Times are fleet seconds, handed in by the caller.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,10 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a queue removes the very request that gave up
 class Request:
     """One live request: its place in the arrival sequence, scheduled arrival (fleet s), type and customer
-    (-1: anonymous), the pick variates drawn for it, and what happened to it so far."""
+    (-1: anonymous), the pick variates drawn for it, its patience (s; inf: it waits for ever), and what
+    happened to it so far."""
 
     n: int
     t: float
@@ -35,9 +38,11 @@ class Request:
     customer: int
     u1: float
     u2: float
+    patience: float = math.inf
     tried: set[int] = field(default_factory=set)
     queued: bool = False  # it waited in a queue before it was first sent
     agent: int = -1  # per-agent queues: the agent it waits at
+    waiting: bool = False  # in a queue now
 
 
 class Waiting:
@@ -51,6 +56,7 @@ class Waiting:
         n_types = len(self.t_prio)
         self.queues: list[deque[Request]] = [deque() for _ in range(n_agents if per_agent else 3 * n_types)]
         self.count = 0
+        self.deadlines: list[tuple[float, int, Request]] = []  # (arrival + patience, n, request), a heap
 
     def __len__(self) -> int:
         return self.count
@@ -78,7 +84,10 @@ class Waiting:
         else:
             q.append(req)
         req.agent = agent if self.per_agent else -1
+        req.waiting = True
         self.count += 1
+        if req.patience != math.inf:
+            heapq.heappush(self.deadlines, (req.t + req.patience, req.n, req))
         return True
 
     def pull(self, i: int, elig: np.ndarray) -> Request | None:
@@ -88,7 +97,9 @@ class Waiting:
             if not q:
                 return None
             self.count -= 1
-            return q.popleft()
+            req = q.popleft()
+            req.waiting = False
+            return req
         best: deque[Request] | None = None
         best_key = (99, math.inf)
         for q in self.queues:
@@ -101,16 +112,22 @@ class Waiting:
         if best is None:
             return None
         self.count -= 1
-        return best.popleft()
+        req = best.popleft()
+        req.waiting = False
+        return req
 
-    def expire(self, t: float, patience: float) -> list[Request]:
-        """The requests that have waited longer than ``patience`` at fleet time ``t``; they leave."""
+    def expire(self, t: float) -> list[Request]:
+        """The waiting requests whose patience has run out at fleet time ``t`` (waited longer than it since
+        their arrival); they leave, oldest deadline first."""
         gone: list[Request] = []
-        if patience == math.inf or not self.count:
-            return gone
-        for q in self.queues:
-            while q and t - q[0].t > patience:
-                gone.append(q.popleft())
+        heap = self.deadlines
+        while heap and heap[0][0] < t:
+            _, _, req = heapq.heappop(heap)
+            if not req.waiting:
+                continue  # sent, or queued again later (that push has its own entry)
+            self.queues[self._queue_of(req, req.agent)].remove(req)
+            req.waiting = False
+            gone.append(req)
         self.count -= len(gone)
         return gone
 
@@ -121,4 +138,6 @@ class Waiting:
         out = list(self.queues[i])
         self.queues[i].clear()
         self.count -= len(out)
+        for req in out:
+            req.waiting = False
         return out
