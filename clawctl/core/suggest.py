@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
-
 
 def closest(word: str, choices: Iterable[str], *, case_insensitive: bool = False, cutoff: float = 0.6) -> str | None:
     """The choice nearest ``word``, or None. Cached: a fleet repeats the same unknown name many times
@@ -31,6 +29,8 @@ def _closest(word: str, options: tuple[str, ...], case_insensitive: bool, cutoff
 
 
 def _best(word: str, options: tuple[str, ...], cutoff: float) -> str | None:
+    from rapidfuzz import fuzz, process  # 6 ms, paid only by a run that has something to suggest
+
     best: tuple[float, str] | None = None
     # a hair under the cutoff: difflib compares 2M/T >= cutoff exactly, rapidfuzz works in percent
     for name, score, _ in process.extract(word, options, scorer=fuzz.ratio, score_cutoff=cutoff * 100 - 1e-9,
