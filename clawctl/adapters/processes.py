@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from clawctl.adapters import sigmask
+
 STOP_GRACE = 5.0
 
 
@@ -61,12 +63,12 @@ def spawn(cmd: Sequence[str], log: Path) -> Started:
 @contextmanager
 def deferred_signals() -> Iterator[None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends (then they are delivered): for a child
-    started and recorded in one step, so an interrupt never lands between the two and orphans it."""
+    started and recorded in one step, so an interrupt never lands between the two and orphans it.
+    A child started here inherits the held mask: clawctl's own entry points release it (``sigmask``)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigmask.HELD)
     try:
         yield
     finally:

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.OK)
     if argv is None:  # a process of its own (not a caller's, nor a test's)
         _collect_seldom()
+        from clawctl.adapters import sigmask
+
+        sigmask.release()  # a parent that held Ctrl-C and SIGTERM as it started us passed that on
     code = run(args)
     if argv is None:
         if code == ExitCode.INTERRUPTED:  # handled and cleaned up: a late Ctrl-C must not turn 130 into a kill

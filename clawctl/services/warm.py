@@ -17,4 +17,7 @@ def warm(path: str) -> None:
 
 
 if __name__ == "__main__":
+    from clawctl.adapters import sigmask
+
+    sigmask.release()  # the demo starts this while it holds Ctrl-C and SIGTERM: its stop must reach us
     warm(sys.argv[1])

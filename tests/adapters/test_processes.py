@@ -57,3 +57,24 @@ def test_output_is_appended_to_the_log(tmp_path):
     started.popen.wait(10)
     assert log.read_text() == "earlier\nhello\n"
     assert state(started.ref) == "exited"
+
+
+def test_a_child_started_while_signals_are_held_gets_them_back_when_clawctl_starts(tmp_path):
+    """A child inherits the held mask across exec; clawctl's entry points release it (adapters/sigmask)."""
+    import signal
+    import sys
+
+    from clawctl.adapters.processes import deferred_signals, spawn
+
+    code = ("import signal, sys\n"
+            "before = signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+            "from clawctl.adapters import sigmask\n"
+            "sigmask.release()\n"
+            "after = signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+            "print(sorted(int(s) for s in before), sorted(int(s) for s in after))\n")
+    log = tmp_path / "child.log"
+    with deferred_signals():
+        child = spawn([sys.executable, "-c", code], log)
+    assert child.popen.wait(timeout=30) == 0
+    held = sorted(int(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+    assert log.read_text().split("\n")[0] == f"{held} []"

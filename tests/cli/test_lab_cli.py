@@ -160,6 +160,16 @@ def probe_json(run, fleet: Path, code: int) -> dict:
 # ------------------------------------------------------------------------------------------- lifecycle
 
 
+
+def held_signals(pid: int) -> set[int]:
+    """The signals process ``pid`` blocks (Linux: SigBlk in /proc/PID/status, a hex bit mask)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigBlk:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+    raise AssertionError(f"no SigBlk for {pid}")
+
+
 def test_lab_lifecycle_up_status_probe_down(tmp_path, env, cleanup, sub, here):
     port = free_port()
     fleet = write_fleet(tmp_path, "lab-life", alpha_port=port)
@@ -184,6 +194,9 @@ def test_lab_lifecycle_up_status_probe_down(tmp_path, env, cleanup, sub, here):
         assert proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE, agent_id
         assert os.getsid(pid) == pid  # its own session: it outlived the shell
         assert proc.ppid() != shell.pid
+        # `lab up` holds Ctrl-C and SIGTERM while it starts and records each agent; the agent must not keep
+        # them held (it did: `lab down` then waited out the grace period and killed it)
+        assert held_signals(pid) & {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} == set(), agent_id
     assert {p.pid for p in agents_of(fleet)} == set(pids.values())
 
     # The endpoints file, beside the logs, for tools that do not read the store.
