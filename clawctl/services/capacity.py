@@ -32,7 +32,8 @@ from clawctl.core.sim.spec import DEFAULT_START, STRATEGY_CODES, RunSpec, build
 from clawctl.core.sim.task import SimTask, replication_seeds, run_task
 
 DEFAULT_TARGET = 0.95
-_SLA = re.compile(r"^\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*<=?\s*(?P<wait>\S+)\s*$")
+# "95% < 20s", or as a percentile of the wait: "p95 < 20s" (spaces anywhere between the parts)
+_SLA = re.compile(r"^\s*(?:(?P<pct>\d+(?:\.\d+)?)\s*%|[pP](?P<pq>\d+(?:\.\d+)?))\s*<=?\s*(?P<wait>\S.*?)\s*$")
 
 
 @dataclass
@@ -123,24 +124,26 @@ class CapacityReport:
 
 
 def parse_sla(text: str) -> tuple[float, float]:
-    """``"95% < 20s"`` -> (0.95, 20.0)."""
+    """``"95% < 20s"`` (or ``"p95 < 20s"``) -> (0.95, 20.0)."""
     from pydantic import TypeAdapter, ValidationError
 
     from clawctl.core.model.types import Duration
 
     m = _SLA.match(text)
     if not m:
-        raise UsageError(f"--sla {text!r}: write it as a share and a wait, e.g. \"95% < 20s\"")
-    pct = float(m["pct"])
+        raise UsageError(f"--sla {text!r}: write it as a share and a wait, e.g. \"95% < 20s\" or \"p95 < 20s\"")
+    pct = float(m["pct"] or m["pq"])
+    given = m["wait"]
+    wait_text = re.sub(r"\s+", "", given)  # "20 s" as "20s"
     if not 0 < pct < 100:
         raise UsageError(f"--sla {text!r}: the share must be above 0% and below 100%")
     try:
-        wait = float(TypeAdapter(Duration).validate_python(m["wait"]))
+        wait = float(TypeAdapter(Duration).validate_python(wait_text))
     except ValidationError:
-        raise UsageError(f"--sla {text!r}: `{m['wait']}` is not a duration (20s, 2m, 1h30m)") from None
+        raise UsageError(f"--sla {text!r}: `{given}` is not a duration (20s, 2m, 1h30m)") from None
     if not 0 <= wait <= limits.MAX_DURATION_S:
         raise UsageError(f"--sla {text!r}: the wait must be between 0 and {limits.human_duration(limits.MAX_DURATION_S)}")
-    return pct / 100, wait
+    return round(pct / 100, 12), wait
 
 
 def _rate(text: str) -> float:

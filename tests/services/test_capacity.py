@@ -4,6 +4,7 @@ is deterministic for a seed; --write keeps the file's comments; bad input is one
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -191,3 +192,32 @@ def test_a_write_destination_that_cannot_be_written_is_refused_before_the_search
     assert run.code == code and message in run.err and run.err.count("\n") == 1
     assert run.out == "" and (tmp_path / "fleet.yaml").read_text() == before
     assert cli("history", "--format", "json").json()["runs"] == []  # nothing searched, nothing recorded
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("95% < 20s", (0.95, 20.0)),
+    ("95%<20s", (0.95, 20.0)),
+    ("95 % <= 20 s", (0.95, 20.0)),
+    ("p95 < 20s", (0.95, 20.0)),
+    ("P99.9 < 2m", (0.999, 120.0)),
+    ("p90 < 1 h 30 m", (0.9, 5400.0)),
+])
+def test_the_sla_reads_as_a_share_or_a_percentile_of_the_wait(text, expected):
+    from clawctl.services.capacity import parse_sla
+
+    assert parse_sla(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("p100 < 20s", "below 100%"),
+    ("p0 < 20s", "above 0%"),
+    ("p95 <", "write it as a share and a wait"),
+    ("0.95 < 20s", "write it as a share and a wait"),
+    ("p95 < 20 s 3", "`20 s 3` is not a duration"),
+])
+def test_a_bad_sla_is_one_usage_error(text, words):
+    from clawctl.core.errors import UsageError
+    from clawctl.services.capacity import parse_sla
+
+    with pytest.raises(UsageError, match=re.escape(words)):
+        parse_sla(text)
