@@ -57,8 +57,10 @@ def simulate(
                                                           report=report, agents=agents))
     if replications != 1 or workers is not None or scheduler is not None:
         raise UsageError("--replications, --workers and --scheduler go with --sweep")
-    if report is not None and report.suffix.lower() not in (".html", ".png"):
-        raise UsageError(f"--report {report}: use a .html or .png file")
+    if report is not None:  # an unwritable destination is refused before the run, which is then not recorded
+        from clawctl.render.sim_report import check_report_path
+
+        check_report_path(report)
     try:
         seconds = parse_duration(duration) if duration is not None else None
     except ValueError as exc:

@@ -35,19 +35,33 @@ COLUMNS = ("strategy", "arrived", "served", "rejected", "abandoned", "lost", "ut
            "wait mean", "wait p95", "wait p99")
 
 
-def write_report(report, path: Path) -> None:
-    """Write ``report``'s charts to ``path`` (.png or .html), atomically; InputError when it cannot be written."""
+def check_report_path(path: Path) -> None:
+    """Refuse a report destination that cannot be written, before the run it would report on: a kind
+    other than .html or .png (UsageError), a folder, a missing folder or one without write permission
+    (InputError). Nothing is left behind."""
     path = Path(path)
-    kind = path.suffix.lower()
-    if kind not in (".png", ".html"):
+    fd, tmp = _open_tmp(path)
+    os.close(fd)
+    tmp.unlink(missing_ok=True)
+
+
+def _open_tmp(path: Path) -> tuple[int, Path]:
+    if path.suffix.lower() not in (".png", ".html"):
         raise UsageError(f"--report {path}: use a .html or .png file")
     if path.is_dir():
         raise InputError(f"cannot write the report {path}: it is a folder")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:  # open first: an unwritable destination fails before any drawing
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
     except OSError as exc:
         raise InputError(f"cannot write the report {path}: {_reason(exc, path)}") from None
+
+
+def write_report(report, path: Path) -> None:
+    """Write ``report``'s charts to ``path`` (.png or .html), atomically; InputError when it cannot be written."""
+    path = Path(path)
+    kind = path.suffix.lower()
+    fd, tmp = _open_tmp(path)  # open first: an unwritable destination fails before any drawing
     rendering = True
     try:
         with os.fdopen(fd, "wb") as out:

@@ -137,9 +137,27 @@ def _simulate(path: str, options: SimOptions, db: Path | None, *, store: bool,
         step = (lambda frac, s=strategy: progress(s, frac)) if progress else None
         report.results.append(run_one(spec, strategy, length, options.seed, warmup=options.warmup, progress=step))
     report.elapsed_s = time.perf_counter() - started
+    report.warnings += _unfinished(report.results, explained=bool(report.warnings))
     if store:
         report.run_id = _record(report, db, clock)
     return report
+
+
+def _unfinished(results: Sequence, *, explained: bool) -> list[str]:
+    """A warning when most of a run's requests had not finished at its end: still waiting (the fleet is
+    overloaded at this rate; unless ``explained``: an earlier warning says why requests can only queue),
+    or still in conversation (the run is short against the service times)."""
+    out = []
+    waiting = max(results, key=lambda r: r.queued, default=None)
+    if not explained and waiting is not None and waiting.arrived and waiting.queued * 2 > waiting.arrived:
+        out.append(f"{waiting.queued:,} of {waiting.arrived:,} requests were still waiting when the run ended "
+                   f"({waiting.strategy}): the fleet cannot keep up with this rate, and the queue grew all run long")
+    busy = max(results, key=lambda r: r.in_flight - r.queued, default=None)
+    if busy is not None and busy.arrived and (busy.in_flight - busy.queued) * 2 > busy.arrived:
+        out.append(f"{busy.in_flight - busy.queued:,} of {busy.arrived:,} requests were still in conversation when the "
+                   f"run ended ({busy.strategy}): it is short against the service times, and its figures describe "
+                   "only the requests that finished; ask for more --requests or a longer --duration")
+    return out
 
 
 def _horizon(length: RunLength, spec) -> float:

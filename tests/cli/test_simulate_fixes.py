@@ -181,3 +181,30 @@ def test_a_fleet_without_arrivals_says_what_rate_it_assumed(tmp_path, cli):
     assert run.code == 0, run.err
     assert "no traffic.arrivals" in run.err and "/min" in run.err
     assert any("no traffic.arrivals" in w for w in run.json()["warnings"])
+
+
+def _fleet(rate: str, mean: str, slots: int = 5) -> str:
+    return (f"metadata: {{name: unfinished}}\ntraffic: {{arrivals: {{rate: {rate}}}}}\nagents:\n"
+            f"  a: {{max_concurrent_conversations: {slots}, service_time: {{distribution: exponential, mean: {mean}}}}}\n")
+
+
+def test_a_run_whose_queue_grows_all_run_long_says_the_fleet_cannot_keep_up(cli, tmp_path):
+    run = cli("simulate", write(tmp_path, "over.yaml", _fleet("20/s", "1s")), "--no-store", "--requests", "3000",
+              "--format", "json")
+    (warning,) = run.json()["warnings"]
+    assert "were still waiting when the run ended" in warning and "cannot keep up" in warning
+    assert "clawctl: warning:" in run.err
+
+
+def test_a_run_short_against_its_service_times_says_so(cli, tmp_path):
+    # 500 slots at rho 0.9, conversations of 20 min: 300 requests arrive in about 13 minutes
+    run = cli("simulate", write(tmp_path, "short.yaml", _fleet("22.5/min", "20m", slots=500)), "--no-store",
+              "--requests", "300", "--format", "json")
+    warnings = run.json()["warnings"]
+    assert any("still in conversation when the run ended" in w and "--duration" in w for w in warnings), warnings
+
+
+def test_a_steady_run_has_no_such_warning(cli, tmp_path):
+    run = cli("simulate", write(tmp_path, "ok.yaml", _fleet("3/s", "1s")), "--no-store", "--requests", "3000",
+              "--format", "json")
+    assert run.json()["warnings"] == []

@@ -324,3 +324,18 @@ def test_a_run_where_requests_can_only_queue_carries_its_warning_into_the_report
     assert len(report.warnings) == 1 and "no agent is open" in report.warnings[0]
     page = _page(report, tmp_path)
     assert "warning: no agent is open" in page
+
+
+
+@pytest.mark.parametrize("name, code", [("missing/r.html", 3), ("folder.html", 3), ("r.pdf", 2)])
+def test_an_unwritable_report_is_refused_before_the_run_and_nothing_is_recorded(tmp_path, capsys, monkeypatch,
+                                                                                name, code):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    (tmp_path / "folder.html").mkdir()
+    db = tmp_path / "store.db"
+    got = main(["--db", str(db), "simulate", str(EXAMPLE), "--requests", "300", "--report", str(tmp_path / name)])
+    err = capsys.readouterr().err
+    assert got == code and len(err.strip().splitlines()) == 1 and "warning" not in err, err
+    assert not db.exists()  # the run never started, so the store was not even created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.html"]  # no temporary file left either
