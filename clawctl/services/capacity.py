@@ -24,7 +24,14 @@ from clawctl.adapters.clock import utc_now
 from clawctl.core import limits
 from clawctl.core.agent_records import fleet_name
 from clawctl.core.capacity import erlang
-from clawctl.core.capacity.groups import GROUP_BY, VARY, Group, groups, template, units_today, variant
+from clawctl.core.capacity.groups import (
+    GROUP_BY,
+    VARY,
+    Group,
+    groups,
+    units_today,
+    variant,
+)
 from clawctl.core.capacity.search import Evaluation, judge, search
 from clawctl.core.env import Clock, iso_now
 from clawctl.core.errors import UsageError
@@ -32,6 +39,7 @@ from clawctl.core.sim.spec import DEFAULT_START, STRATEGY_CODES, RunSpec, build
 from clawctl.core.sim.task import SimTask, replication_seeds, run_task
 
 DEFAULT_TARGET = 0.95
+GROWTH_CEILING = 64  # no group is searched past this many times its units today
 # "95% < 20s", or as a percentile of the wait: "p95 < 20s" (spaces anywhere between the parts)
 _SLA = re.compile(r"^\s*(?:(?P<pct>\d+(?:\.\d+)?)\s*%|[pP](?P<pq>\d+(?:\.\d+)?))\s*<=?\s*(?P<wait>\S.*?)\s*$")
 
@@ -70,7 +78,7 @@ class GroupRow:
     added: list[str] = field(default_factory=list)  # agents added (vary agents)
 
     def as_dict(self) -> dict:
-        r = lambda v: None if v is None else round(v, 6)  # noqa: E731
+        r = lambda v: None if v is None else round(v, 6)
         return {"group": self.name, "agents": self.agents, "today": self.today, "erlang_c": self.estimate,
                 "needed": self.needed, "change": None if self.needed is None else self.needed - self.today,
                 "sla_today": r(self.sla_today), "sla_after": r(self.sla_after), "sla_after_ci95": r(self.ci_after),
@@ -110,7 +118,7 @@ class CapacityReport:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        r = lambda v: None if v is None else round(v, 6)  # noqa: E731
+        r = lambda v: None if v is None else round(v, 6)
         return {"schema_version": 1, "fleet": self.fleet, "sla": {"target": self.target, "wait_s": self.wait,
                 "source": self.sla_source}, "group_by": self.group_by, "vary": self.vary,
                 "strategy": self.strategy, "rate_per_s": round(self.rate, 6), "at_peak": self.at_peak,
@@ -310,7 +318,9 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
 
         (now,) = evaluate([today])
         estimate = _erlang(fleet, found, now, plan, options.vary)
-        result = search({n: max(estimate[n], floor[n]) for n in estimate}, evaluate, target, floor=floor, max_up=200)
+        ceiling = {n: max(floor[n], today[n] * GROWTH_CEILING, estimate[n] * 2) for n in estimate}
+        result = search({n: min(max(estimate[n], floor[n]), ceiling[n]) for n in estimate}, evaluate, target,
+                        floor=floor, ceiling=ceiling, max_up=200)
     report.elapsed_s = time.perf_counter() - started
     report.candidates, report.simulations = result.steps + 1, sims
     best = result.best()
@@ -338,8 +348,7 @@ def capacity(path: str, options: CapacityOptions, db: Path | None = None, *, sto
         report.notes.append(f"the margin over the target is inside the 95% interval for {names}: more "
                             "--replications or a longer run (--requests) would narrow it")
     if not report.met:
-        report.notes.append("no candidate met the SLA within 200 steps up: a group may be starved by something "
-                            "more slots do not fix (business hours, eligibility, a queue capacity)")
+        report.notes += _stuck_notes(result.stuck, options.vary, today)
     if options.write and result.answer is not None:
         from clawctl.services.capacity_write import write_fleet
 
@@ -378,6 +387,28 @@ def _with_sla(traffic, wait: float):
     return traffic.model_copy(update={"sla": traffic.sla.model_copy(update={"wait": wait})})
 
 
+def _stuck_notes(stuck: dict[str, str], vary: str, today: dict[str, int]) -> list[str]:
+    """Why the search ended unmet, one note per cause."""
+    from clawctl.core.capacity.search import FLEET, STALL
+
+    unit = "slots" if vary == "slots" else "agents"
+    out = []
+    flat = sorted(n for n, why in stuck.items() if why == "no gain")
+    if flat:
+        what = ", ".join("the fleet as a whole" if n == FLEET else f"group {n}" for n in flat)
+        out.append(f"not met: {what} levels off below the target: {STALL} steps of more {unit} in a row gained "
+                   f"less and less, too little to reach it; its requests wait for something more {unit} do not "
+                   "give (business hours at this time, an eligible agent, the queue's capacity or patience); "
+                   "check `clawctl simulate --agents` at the same rate")
+    capped = sorted(n for n, why in stuck.items() if why == "ceiling")
+    if capped:
+        out.append(f"not met: {', '.join(f'group {n}' for n in capped)} would need more than "
+                   f"{GROWTH_CEILING}x today's {unit} (the search's ceiling); the SLA is out of reach at this rate")
+    if any(why == "steps" for why in stuck.values()):
+        out.append("not met within 200 steps up")
+    return out
+
+
 def _erlang(fleet, found: list[Group], now: Evaluation, plan: _Plan, vary: str) -> dict[str, int]:
     """Erlang C's answer per group, from the share of today's traffic each group served."""
     runs = now.raw
@@ -398,8 +429,7 @@ def _erlang(fleet, found: list[Group], now: Evaluation, plan: _Plan, vary: str) 
         if vary == "slots":
             out[g.name] = max(c, len(agents))
         else:
-            per = template(fleet, g).max_concurrent_conversations
-            out[g.name] = max(1, math.ceil(c / per))
+            out[g.name] = max(1, math.ceil(c * len(agents) / slots))  # the group's mean slots per agent
     return out
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clawctl.core.capacity.groups import Group, _spread, added_ids, template
+from clawctl.core.capacity.groups import Group, _spread
+from clawctl.core.capacity.groups import copies as copies_of
 from clawctl.core.errors import InputError, UsageError
 
 
@@ -40,8 +41,7 @@ def write_fleet(path: str, dst: str, fleet, found: list[Group], vary: str, answe
             slots.update({a: c for a, c in zip(g.agent_ids, caps)
                           if c != fleet.agents[a].max_concurrent_conversations})
         elif n > today[g.name]:
-            base = template(fleet, g).id
-            copies.update({new: base for new in added_ids(fleet, g, n - today[g.name])})
+            copies.update(copies_of(fleet, g, n - today[g.name]))
         else:
             notes.append(f"group {g.name} needs {today[g.name] - n} agent(s) fewer: not removed from "
                          f"{dst}; clawctl does not delete agents")

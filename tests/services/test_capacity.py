@@ -221,3 +221,69 @@ def test_a_bad_sla_is_one_usage_error(text, words):
 
     with pytest.raises(UsageError, match=re.escape(words)):
         parse_sla(text)
+
+
+def _curve(share):
+    """An evaluate() whose groups' SLA share is ``share(group, units)``; the fleet's is their minimum."""
+    def evaluate(cands):
+        out = []
+        for c in cands:
+            groups = {g: (1000, round(1000 * share(g, u)), 1.0, 2.0) for g, u in c.items()}
+            runs = [{"groups": groups, "fleet_sla": min(w / m for m, w, _, _ in groups.values())}]
+            out.append(judge(c, runs, 0.9))
+        return out
+    return evaluate
+
+
+def test_a_group_that_more_units_do_not_help_ends_the_search_named():
+    """b's requests wait for something its units do not give (flat at 40%): the search stops after a few
+    steps without a gain instead of doubling until the fleet no longer fits in memory."""
+    from clawctl.core.capacity.search import STALL
+
+    res = search({"a": 2, "b": 2}, _curve(lambda g, u: min(1.0, u / 6) if g == "a" else 0.4), 0.9)
+    assert res.answer is None and res.stuck == {"b": "no gain"}
+    assert res.steps == STALL + 1
+    assert max(e.units["b"] for e in res.evaluations) < 2 * 2 ** (STALL + 1)
+
+
+def test_a_group_past_its_ceiling_ends_the_search_named():
+    res = search({"a": 2, "b": 2}, _curve(lambda g, u: 1.0 if u >= 50 else u / 55), 0.9,
+                 ceiling={"a": 100, "b": 20})
+    assert res.answer is None and res.stuck == {"b": "ceiling"}
+    assert all(e.units["b"] <= 20 for e in res.evaluations)
+
+
+def test_a_slowly_rising_group_is_not_stuck():
+    res = search({"a": 1}, _curve(lambda g, u: min(1.0, 0.3 + 0.02 * u)), 0.9)
+    assert res.stuck == {} and res.answer == {"a": 30}
+
+
+def test_a_group_waiting_for_its_business_hours_is_reported_not_grown_for_ever(tmp_path, cli):
+    """South opens 30 minutes into the run: mail that arrives before then waits for it, whatever its size.
+    The search stops on the group that does not gain, names it, exits 1, and writes nothing."""
+    path = tmp_path / "fleet.yaml"
+    _fleet(path, {"north": 12, "south": 5})
+    doc = yaml.safe_load(path.read_text().split("\n", 1)[1])
+    doc["agents"]["south-a"]["business_hours"] = {"timezone": "UTC", "days": ["mon"], "start": "00:30",
+                                                   "end": "23:00"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "after.yaml"
+    run = cli("capacity", str(path), "--requests", "40000", "--replications", "2", "--sla", "80% < 0.5s",
+              "--format", "json", "--no-store", "--write", str(out))
+    assert run.code == 1, run.err
+    report = json.loads(run.out)
+    assert report["met"] is False and not out.exists()
+    assert any("group south levels off below the target" in n and "business hours" in n for n in report["notes"]), \
+        report["notes"]
+    south = next(g for g in report["groups"] if g["group"] == "south")
+    assert south["needed"] is None and south["sla_today"] < 0.8
+    assert report["candidates"] < 12  # a handful of steps, not a doubling until the memory bound
+
+
+def test_a_group_levelling_off_below_the_target_is_stuck_and_one_levelling_off_above_it_is_not():
+    import math
+
+    below = search({"a": 2}, _curve(lambda g, u: 0.6 * (1 - math.exp(-u / 4))), 0.9)
+    assert below.answer is None and below.stuck == {"a": "no gain"}
+    above = search({"a": 2}, _curve(lambda g, u: 1 - math.exp(-u / 5)), 0.9)
+    assert above.stuck == {} and above.answer == {"a": 12}  # 1 - e^(-12/5) = 0.909; at 11, 0.889

@@ -1,9 +1,11 @@
 """Groups of agents (by region, domain or agent) and the fleet variants a capacity search tries (pure).
 
 A variant is the fleet with some groups' slots or agent counts changed; the fleet itself is never
-modified. Agents added to a group are copies of its template (the agent with the most slots, then the
-first by id), named ``<template>-cap<N>``; agents are removed from a group last added first, then by id
-from the end; backups naming a removed agent are dropped by the simulator as for any unknown id.
+modified. Agents added to a group are copies of its agents in turn, the one with the most slots first
+(then by id): a region of sales, support and billing specialists grows by more of each kind, not by
+copies of one of them, whose requests may not be the ones waiting. A copy of ``x`` is named
+``x-cap<N>``. Agents are removed from a group last added first, then by id from the end; backups naming
+a removed agent are dropped by the simulator as for any unknown id.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ def units_today(fleet: Fleet, group: Group, vary: str) -> int:
     return group.slots(fleet) if vary == "slots" else len(group.agent_ids)
 
 
-def template(fleet: Fleet, group: Group):
-    return max((fleet.agents[a] for a in group.agent_ids), key=lambda a: (a.max_concurrent_conversations,
-                                                                           -group.agent_ids.index(a.id)))
+def by_size(fleet: Fleet, group: Group) -> list:
+    """The group's agents in the order they are copied: the most slots first, then by id."""
+    return sorted((fleet.agents[a] for a in group.agent_ids),
+                  key=lambda a: (-a.max_concurrent_conversations, group.agent_ids.index(a.id)))
 
 
 def _spread(total: int, caps: list[int]) -> list[int]:
@@ -72,26 +75,40 @@ def with_slots(fleet: Fleet, group: Group, total: int) -> Fleet:
     return replace(fleet, agents=agents)
 
 
-def added_ids(fleet: Fleet, group: Group, count: int) -> list[str]:
-    base = template(fleet, group).id
-    out, n = [], 1
+def copies(fleet: Fleet, group: Group, count: int) -> dict[str, str]:
+    """``count`` new agents for the group, in order: ``{new id: id of the agent it copies}``, the group's
+    agents taken in turn (:func:`by_size`)."""
+    order = [a.id for a in by_size(fleet, group)]
+    out: dict[str, str] = {}
+    taken = set(fleet.agents)
+    n = {a: 0 for a in order}
+    i = 0
     while len(out) < count:
-        name = f"{base}-cap{n}"
-        if name not in fleet.agents:
-            out.append(name)
-        n += 1
+        source = order[i % len(order)]
+        i += 1
+        while True:
+            n[source] += 1
+            name = f"{source}-cap{n[source]}"
+            if name not in taken:
+                break
+        taken.add(name)
+        out[name] = source
     return out
 
 
+def added_ids(fleet: Fleet, group: Group, count: int) -> list[str]:
+    return list(copies(fleet, group, count))
+
+
 def with_agents(fleet: Fleet, group: Group, count: int) -> Fleet:
-    """The fleet with the group at ``count`` agents (at least one): template copies added, or agents removed."""
+    """The fleet with the group at ``count`` agents (at least one): copies added (:func:`copies`), or agents
+    removed."""
     count = max(count, 1)
     ids = list(group.agent_ids)
     agents = dict(fleet.agents)
     if count > len(ids):
-        model = template(fleet, group)
-        for name in added_ids(fleet, group, count - len(ids)):
-            clone = copy.copy(model)
+        for name, source in copies(fleet, group, count - len(ids)).items():
+            clone = copy.copy(fleet.agents[source])
             clone.id = name
             agents[name] = clone
     else:

@@ -6,7 +6,12 @@ the same seeds for every candidate (common random numbers: a difference between 
 the change, not noise).
 
 1. Up: while some group misses the SLA, add a step to each group that misses it; a group's step
-   starts at a tenth of its units (at least one) and doubles each time it is used.
+   starts at a tenth of its units (at least one) and doubles each time it is used. A missing group
+   that stalls for ``STALL`` steps in a row, or would pass its ceiling, ends the search unmet, naming
+   it (``SearchResult.stuck``). A step stalls when it gains nothing, or when its gain is smaller than
+   the step before's (although the step doubled) and the gains still to come at that rate of decline
+   (a geometric series) would not reach the target: more units do not help that group, whose requests
+   wait for business hours, an eligible agent or a queue's room.
 2. Down: with a size starting at the largest step, try taking that many units from each group (one
    candidate per group, judged together); keep the feasible one with the most slack in its weakest
    group (ties: the first group by name) and try again; when none is feasible, halve the size. It
@@ -96,12 +101,18 @@ def judge(units: dict[str, int], runs: Sequence[dict], target: float) -> Evaluat
                       list(runs))
 
 
+STALL = 3  # up steps in a row that stall (see the module's doc) make a missing group (or the fleet) stuck
+GAIN = 0.001  # a step gaining no more than this (0.1 point of SLA share) gains nothing
+FLEET = "(the fleet)"  # the name `stuck` gives the fleet-wide figure
+
+
 @dataclass
 class SearchResult:
     start: dict[str, int]
-    answer: dict[str, int] | None  # None: not met within the step limit
+    answer: dict[str, int] | None  # None: not met (see ``stuck``)
     evaluations: list[Evaluation] = field(default_factory=list)
     steps: int = 0
+    stuck: dict[str, str] = field(default_factory=dict)  # group (or FLEET) -> "no gain" | "ceiling" | "steps"
 
     def best(self) -> Evaluation | None:
         if self.answer is None:
@@ -112,11 +123,21 @@ class SearchResult:
 Evaluate = Callable[[list[dict[str, int]]], list[Evaluation]]
 
 
+def _stalls(gain: float, before: float | None, gap: float) -> bool:
+    if gain <= GAIN:
+        return True
+    if before is None or gain >= before:
+        return False
+    ratio = gain / before  # the gains decline geometrically at best: what is left of them is gain * r / (1 - r)
+    return gain * ratio / (1 - ratio) < gap
+
+
 def search(start: dict[str, int], evaluate: Evaluate, target: float, *, floor: dict[str, int] | None = None,
-           max_up: int = 200) -> SearchResult:
+           ceiling: dict[str, int] | None = None, max_up: int = 200) -> SearchResult:
     """Smallest feasible units per group from ``start`` (see the module's doc); no group below its
-    ``floor`` (default 1)."""
+    ``floor`` (default 1) nor above its ``ceiling`` (default none)."""
     low = {n: 1 for n in start} | (floor or {})
+    high = {n: math.inf for n in start} | (ceiling or {})
     seen: dict[tuple, Evaluation] = {}
     result = SearchResult(dict(start), None)
     names = sorted(start)
@@ -137,17 +158,36 @@ def search(start: dict[str, int], evaluate: Evaluate, target: float, *, floor: d
     units = {n: max(low[n], start[n]) for n in names}
     step = {n: max(1, units[n] // 10) for n in names}
     (ev,) = batch([units])
+    last: dict[str, float] = {}  # each watched name's SLA share at the previous step, and that step's gain
+    gained: dict[str, float] = {}
+    flat: dict[str, int] = {}
     ups = 0
     while not ev.met:
-        if ups >= max_up:
-            return result
         missing = [n for n, g in ev.groups.items() if g.sla is not None and g.sla < target]
+        watched = {n: ev.groups[n].sla for n in missing}
         if not missing:  # only the fleet-wide figure misses (rejections, abandonment): grow every group
             missing = names
-        units = {n: units[n] + (step[n] if n in missing else 0) for n in names}
+            watched = {FLEET: ev.fleet_sla if ev.fleet_sla is not None else 0.0}
+        for n, sla in watched.items():
+            if n in last:
+                gain = sla - last[n]
+                flat[n] = flat.get(n, 0) + 1 if _stalls(gain, gained.get(n), target - sla) else 0
+                gained[n] = gain
+            last[n] = sla
+        for n in [n for n in last if n not in watched]:  # met again: its record starts over if it misses later
+            for record in (last, gained, flat):
+                record.pop(n, None)
+        result.stuck = {n: "no gain" for n, f in flat.items() if f >= STALL}
+        result.stuck |= {n: "ceiling" for n in missing if units[n] >= high[n]}
+        if not result.stuck and ups >= max_up:
+            result.stuck = {n: "steps" for n in watched}
+        if result.stuck:
+            return result
+        units = {n: min(high[n], units[n] + step[n]) if n in missing else units[n] for n in names}
         step = {n: step[n] * 2 if n in missing else step[n] for n in names}
         (ev,) = batch([units])
         ups += 1
+    result.stuck = {}
     size = max(step.values())
     while size >= 1:
         cands = [{**units, n: max(low[n], units[n] - size)} for n in names if units[n] > low[n]]
