@@ -64,15 +64,29 @@ def spawn(cmd: Sequence[str], log: Path) -> Started:
 def deferred_signals() -> Iterator[None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends (then they are delivered): for a child
     started and recorded in one step, so an interrupt never lands between the two and orphans it.
-    A child started here inherits the held mask: clawctl's own entry points release it (``sigmask``)."""
+
+    The handlers are swapped for ones that only note the signal, and the noted signals are raised again
+    once the old handlers are back. Blocking them with the thread's signal mask is not enough: the
+    kernel then hands a process-directed signal to another thread (a progress spinner's, say), and
+    Python runs the handler in the main thread all the same, inside the block. Nor does a child
+    inherit anything from this (a mask would be inherited across exec).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigmask.HELD)
+    noted: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(signum)
+
+    old = {sig: signal.signal(sig, note) for sig in sigmask.HELD}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        for sig in dict.fromkeys(noted):  # each once, in the order they came
+            signal.raise_signal(sig)
 
 
 @contextmanager

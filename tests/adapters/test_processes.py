@@ -59,11 +59,13 @@ def test_output_is_appended_to_the_log(tmp_path):
     assert state(started.ref) == "exited"
 
 
-def test_a_child_started_while_signals_are_held_gets_them_back_when_clawctl_starts(tmp_path):
-    """A child inherits the held mask across exec; clawctl's entry points release it (adapters/sigmask)."""
+def test_a_child_started_with_signals_blocked_gets_them_back_when_clawctl_starts(tmp_path):
+    """A child inherits a blocked mask across exec (from a shell, a supervisor); clawctl's entry points release
+    it (adapters/sigmask), and deferred_signals passes none on."""
     import signal
     import sys
 
+    from clawctl.adapters import sigmask
     from clawctl.adapters.processes import deferred_signals, spawn
 
     code = ("import signal, sys\n"
@@ -72,9 +74,41 @@ def test_a_child_started_while_signals_are_held_gets_them_back_when_clawctl_star
             "sigmask.release()\n"
             "after = signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
             "print(sorted(int(s) for s in before), sorted(int(s) for s in after))\n")
-    log = tmp_path / "child.log"
+    held = sorted(int(s) for s in sigmask.HELD)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigmask.HELD)
+    try:
+        blocked = spawn([sys.executable, "-c", code], tmp_path / "blocked.log")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     with deferred_signals():
-        child = spawn([sys.executable, "-c", code], log)
-    assert child.popen.wait(timeout=30) == 0
-    held = sorted(int(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
-    assert log.read_text().split("\n")[0] == f"{held} []"
+        deferred = spawn([sys.executable, "-c", code], tmp_path / "deferred.log")
+    assert blocked.popen.wait(timeout=30) == 0 and deferred.popen.wait(timeout=30) == 0
+    assert (tmp_path / "blocked.log").read_text().split("\n")[0] == f"{held} []"
+    assert (tmp_path / "deferred.log").read_text().split("\n")[0] == "[] []"
+
+
+def test_deferred_signals_hold_ctrl_c_even_while_another_thread_runs():
+    """With the main thread's mask blocking SIGINT, the kernel handed Ctrl-C to another thread (a spinner's)
+    and Python raised KeyboardInterrupt inside the block anyway: a lab agent started there was orphaned."""
+    import os
+    import signal
+    import threading
+
+    from clawctl.adapters.processes import deferred_signals
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    inside_done = False
+    try:
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(200):  # give a handler every chance to run inside the block
+                time.sleep(0.001)
+            inside_done = True
+        raise AssertionError("the held Ctrl-C was never delivered")
+    except KeyboardInterrupt:
+        assert inside_done  # delivered after the block, not inside it
+    finally:
+        stop.set()
+        other.join(5)
