@@ -86,6 +86,9 @@ def run(args: list[str], env: Env | None = None) -> int:
         _silence_broken_pipe()
         return int(ExitCode.OK)
     except Exception as exc:  # noqa: BLE001 - the funnel: one line, never a traceback
+        if _from_interrupt(exc):  # Ctrl-C inside an extension module's initialisation comes out as an ImportError
+            _error("interrupted")
+            return int(ExitCode.INTERRUPTED)
         _error(f"internal error: {type(exc).__name__}: {exc}")
         _error("this is a bug in clawctl; rerun with CLAWCTL_DEBUG=1 for the traceback and report it")
         if _debug():
@@ -96,6 +99,19 @@ def run(args: list[str], env: Env | None = None) -> int:
     if isinstance(result, int):
         return int(result)
     return int(ExitCode.OK)
+
+
+def _from_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the exceptions that led to ``exc`` (pybind11, for one, turns
+    an interrupt during a module's initialisation into ``ImportError("initialization failed")``)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _click_errors() -> tuple[type[Exception], ...]:

@@ -141,16 +141,32 @@ def _table(v: View, ax, bottom: float, top: float) -> None:
             cell.set_text_props(color=v.colors[r.strategy][0], fontweight="bold" if r is best else "normal")
 
 
-def _figure(w: float, h: float, dpi: float):
-    import matplotlib
+def load_matplotlib() -> None:
+    """Import matplotlib (Agg, no window; pyplot is not used) and the backends the report draws with, with
+    Ctrl-C held until they are in. Its extension modules are pybind11's: an interrupt during their
+    initialisation leaves an ImportError ("initialization failed") and a half-made module that aborts
+    the interpreter as it exits. Held, the interrupt comes right after the import, as usual."""
+    from clawctl.adapters.processes import deferred_signals
 
-    matplotlib.use("Agg")  # never a window; pyplot is not used at all
+    with deferred_signals():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.backends.backend_svg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+        import matplotlib.patches  # noqa: F401
+
+
+def _figure(w: float, h: float, dpi: float):
+    load_matplotlib()
     from matplotlib.figure import Figure
 
     return Figure(figsize=(w, h), dpi=dpi, layout="constrained")
 
 
 def _png(report) -> bytes:
+    load_matplotlib()
     import matplotlib
 
     v = View(report)
@@ -212,6 +228,7 @@ def _height(draw, v: View, h: float | None, n: int) -> float:
 
 def _charts(report) -> list[tuple[str, str]]:
     """Each chart as an inline SVG (text stays text; no external references), with its caption."""
+    load_matplotlib()
     import matplotlib
 
     v = View(report)

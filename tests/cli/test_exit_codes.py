@@ -43,3 +43,28 @@ def test_clawctl_errors_carry_enum_codes():
         obj = getattr(errors, name)
         if isinstance(obj, type) and issubclass(obj, errors.ClawctlError):
             assert isinstance(obj.exit_code, ExitCode), name
+
+
+def test_an_error_caused_by_ctrl_c_is_an_interrupt_not_an_internal_error(monkeypatch, capsys):
+    """pybind11 (matplotlib) turns Ctrl-C during a module's initialisation into ImportError("initialization
+    failed") raised from the KeyboardInterrupt: that is exit 130, "interrupted", not a bug report."""
+    from clawctl.cli.main import run
+    from clawctl.services import schema
+
+    def interrupted_import(*_a, **_k):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise ImportError("initialization failed") from ki
+
+    monkeypatch.setattr(schema, "fleet_schema", interrupted_import)
+    assert run(["schema"]) == ExitCode.INTERRUPTED
+    err = capsys.readouterr().err
+    assert err == "clawctl: error: interrupted\n"
+
+    def plain_bug(*_a, **_k):
+        raise ImportError("no module named x")
+
+    monkeypatch.setattr(schema, "fleet_schema", plain_bug)
+    assert run(["schema"]) == ExitCode.INTERNAL
+    assert "internal error: ImportError" in capsys.readouterr().err

@@ -339,3 +339,31 @@ def test_an_unwritable_report_is_refused_before_the_run_and_nothing_is_recorded(
     assert got == code and len(err.strip().splitlines()) == 1 and "warning" not in err, err
     assert not db.exists()  # the run never started, so the store was not even created
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.html"]  # no temporary file left either
+
+
+CTRL_C_DURING_IMPORT = """
+import os, signal, sys, threading, time
+delay = float(sys.argv[1])
+from clawctl.render.sim_report import load_matplotlib
+threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    load_matplotlib()
+    time.sleep(2)  # the timer fires after the import, here
+    print("no interrupt")
+except KeyboardInterrupt:
+    import matplotlib.backends.backend_agg, matplotlib.figure  # whole, not half-made
+    print("interrupted, matplotlib whole")
+"""
+
+
+@pytest.mark.parametrize("delay", [0.01, 0.05, 0.1, 0.2, 0.4])
+def test_ctrl_c_while_matplotlib_loads_is_held_until_it_is_whole(delay):
+    """An interrupt inside matplotlib's pybind11 extension init left "ImportError: initialization failed" and
+    an interpreter that aborted (-6) on its way out (seen in the demo's Ctrl-C test)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, str(delay)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "interrupted, matplotlib whole", done.stdout + done.stderr[-2000:]
