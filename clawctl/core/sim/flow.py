@@ -76,6 +76,16 @@ from clawctl.core.sim.structures import (
 
 # -- conversations --------------------------------------------------------------------------------
 @njit(cache=True, _nrt=False)
+def _take_cell(cell_i, cell_f, pool, cnt, cell):
+    """A waiting request taken out of its (already unlinked) cell: arrival time, type, customer, its two
+    variates and its patience; the cell goes back to the pool."""
+    out = (cell_f[cell, C_ARR], cell_i[cell, C_TYPE], cell_i[cell, C_CUST], cell_f[cell, C_E], cell_f[cell, C_Z],
+           cell_f[cell, C_PAT])
+    _release_cell(cell_i, pool, cnt, cell)
+    return out
+
+
+@njit(cache=True, _nrt=False)
 def _area(ag, agf, i, t):
     agf[i, F_AREA] += ag[i, A_BUSY] * (t - agf[i, F_LAST])
     agf[i, F_LAST] = t
@@ -170,12 +180,7 @@ def _pull(i, t, strategy, per_agent, ag, agf, elig, t_prio, qi, cell_i, cell_f, 
         _q_remove(qi, cell_i, cell)
         if per_agent:
             ag[i, A_LOAD] -= 1
-        arr_t = cell_f[cell, C_ARR]
-        k = cell_i[cell, C_TYPE]
-        cust = cell_i[cell, C_CUST]
-        e1 = cell_f[cell, C_E]
-        z = cell_f[cell, C_Z]
-        _release_cell(cell_i, pool, cnt, cell)
+        arr_t, k, cust, e1, z, _ = _take_cell(cell_i, cell_f, pool, cnt, cell)
         _start(i, t, arr_t, k, cust, e1, z, -1.0, ag, agf, slot_i, slot_f, free, heap_t, heap_i, cnt, fst, hw,
                params, last_agent, True, cell_i, ix)
 
@@ -258,13 +263,7 @@ def _requeue(i, t, strategy, per_agent, ag, agf, elig, cap_match, t_prio, qi, ce
         _q_remove(qi, cell_i, cell)
         ag[i, A_LOAD] -= 1
         index.touch(i, ag, agf, ix)
-        arr_t = cell_f[cell, C_ARR]
-        k = cell_i[cell, C_TYPE]
-        cust = cell_i[cell, C_CUST]
-        e1 = cell_f[cell, C_E]
-        z = cell_f[cell, C_Z]
-        pat = cell_f[cell, C_PAT]
-        _release_cell(cell_i, pool, cnt, cell)
+        arr_t, k, cust, e1, z, pat = _take_cell(cell_i, cell_f, pool, cnt, cell)
         # fresh, deterministic draws for the new pick (e1 and z are independent uniforms' transforms)
         u1 = 1.0 - math.exp(-e1)
         u2 = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
